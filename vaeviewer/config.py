@@ -1,0 +1,187 @@
+"""RunConfig: every knob of a training run, validated, with a JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from vaeviewer.errors import VaeViewerError
+
+VARIANTS = ("conv2d", "conv3d", "convlstm")
+WINDOWED_VARIANTS = ("conv3d", "convlstm")
+LOSSES = ("mse", "bce")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+SPLITS = ("time", "sequence")
+
+
+def parse_frame_size(text: str | None) -> tuple[int, int] | None:
+    """Parse 'HxW' (e.g. '64x80') into (H, W); None or '' means keep the native size."""
+    if text is None or text == "":
+        return None
+    parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts)
+    except ValueError:
+        raise VaeViewerError(f"frame size {text!r}: write it as HEIGHTxWIDTH, e.g. 64x80") from None
+    if h < 4 or w < 4 or h > 4096 or w > 4096:
+        raise VaeViewerError(f"frame size {text!r}: height and width must be between 4 and 4096")
+    return (h, w)
+
+
+@dataclass
+class RunConfig:
+    """All settings of one run. `validate()` raises VaeViewerError naming the bad setting."""
+
+    # data
+    paths: list[str] = field(default_factory=list)
+    demo: bool = False
+    frame_size: tuple[int, int] | None = None
+    valid_fraction: float = 0.2
+    split: str = "time"
+    # model
+    variant: str = "conv2d"
+    window: int = 10
+    stride: int = 1
+    stateful: bool = False
+    latent_dim: int = 6
+    filters: tuple[int, ...] = (32, 64)
+    inner_dim: int = 16
+    loss: str = "mse"
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    # optimisation
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    precision: str = "auto"
+    seed: int = 0
+    # output
+    out: str | None = None
+    tensorboard: bool = False
+    snapshot_interval_s: float = 1.0
+    max_scatter_points: int = 2000
+
+    @property
+    def uses_windows(self) -> bool:
+        """True when the model sees windows of T frames rather than single frames."""
+        return self.variant in WINDOWED_VARIANTS
+
+    @property
+    def model_window(self) -> int:
+        """Frames per model input: 1 for conv2d, T otherwise."""
+        return self.window if self.uses_windows else 1
+
+    def validate(self) -> "RunConfig":
+        """Check every setting and every combination; return self so calls can chain."""
+
+        def bad(name: str, msg: str) -> VaeViewerError:
+            return VaeViewerError(f"setting {name}: {msg}")
+
+        if self.variant not in VARIANTS:
+            raise bad("variant", f"{self.variant!r} is not one of {', '.join(VARIANTS)}")
+        if self.loss not in LOSSES:
+            raise bad("loss", f"{self.loss!r} is not one of {', '.join(LOSSES)}")
+        if self.precision not in PRECISIONS:
+            raise bad("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if self.split not in SPLITS:
+            raise bad("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
+        for name, lo, hi in (
+            ("window", 1, 1000),
+            ("stride", 1, 100000),
+            ("latent_dim", 1, 1024),
+            ("inner_dim", 1, 65536),
+            ("batch_size", 1, 65536),
+            ("epochs", 1, 100000),
+            ("kl_warmup_epochs", 0, 100000),
+            ("max_scatter_points", 10, 1000000),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise bad(name, f"{value!r} must be a whole number from {lo} to {hi}")
+        if self.steps_per_epoch is not None and (
+            not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1
+        ):
+            raise bad("steps_per_epoch", f"{self.steps_per_epoch!r} must be a whole number >= 1 or empty")
+        for name, lo, hi in (("beta", 0.0, 1e6), ("learning_rate", 1e-8, 10.0), ("snapshot_interval_s", 0.0, 3600.0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not lo <= value <= hi:
+                raise bad(name, f"{value!r} must be a number from {lo:g} to {hi:g}")
+        if not isinstance(self.valid_fraction, (int, float)) or not 0.0 <= self.valid_fraction < 0.9:
+            raise bad("valid_fraction", f"{self.valid_fraction!r} must be from 0 to 0.9 (0 = no validation)")
+        if not self.filters or any(not isinstance(f, int) or f < 1 or f > 4096 for f in self.filters):
+            raise bad("filters", f"{self.filters!r} must be one or more whole numbers from 1 to 4096, e.g. 32,64")
+        if len(self.filters) > 6:
+            raise bad("filters", "at most 6 convolution stages")
+        if self.frame_size is not None:
+            parse_frame_size(f"{self.frame_size[0]}x{self.frame_size[1]}")
+        if self.stride > self.window and self.uses_windows:
+            raise bad("stride", f"{self.stride} is larger than the window {self.window}: frames would be skipped; use stride <= window")
+        if self.stateful:
+            if self.variant != "convlstm":
+                raise bad("stateful", f"only the convlstm variant has recurrent state to carry, not {self.variant}; "
+                          "choose --variant convlstm or turn stateful off")
+            if self.stride != self.window:
+                raise bad("stride", f"stateful training needs non-overlapping windows: stride must equal window ({self.window}), not {self.stride}")
+            if self.split != "time" and self.split != "sequence":
+                raise bad("split", "stateful needs a time or sequence split")
+        if not self.demo and not self.paths:
+            raise bad("paths", "no data: give one or more files or folders, or use the demo data (--demo)")
+        return self
+
+    # ---- JSON -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["filters"] = list(self.filters)
+        d["frame_size"] = list(self.frame_size) if self.frame_size else None
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "RunConfig":
+        """Build from a dict (e.g. parsed JSON); unknown keys and wrong types are refused."""
+        if not isinstance(data, dict):
+            raise VaeViewerError(f"{source}: expected a JSON object of settings")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise VaeViewerError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        kwargs = dict(data)
+        try:
+            if kwargs.get("frame_size") is not None:
+                fs = kwargs["frame_size"]
+                kwargs["frame_size"] = parse_frame_size(fs) if isinstance(fs, str) else tuple(int(v) for v in fs)
+            if "filters" in kwargs:
+                kwargs["filters"] = tuple(kwargs["filters"])
+            if "paths" in kwargs:
+                if not isinstance(kwargs["paths"], list) or not all(isinstance(p, str) for p in kwargs["paths"]):
+                    raise VaeViewerError(f"{source}: setting paths must be a list of strings")
+        except (TypeError, ValueError):
+            raise VaeViewerError(f"{source}: frame_size/filters have the wrong form") from None
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "config") -> "RunConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise VaeViewerError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        p = Path(path)
+        try:
+            text = p.read_text()
+        except OSError as exc:
+            raise VaeViewerError(f"{p}: cannot read config ({exc.strerror})") from None
+        return cls.from_json(text, str(p))
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Qt-free training: the session, its events, checkpoints and baselines."""

@@ -1,0 +1,90 @@
+"""What a training session reports to its listener: small, plain, picklable-free dataclasses.
+
+A listener is any callable taking one event. The GUI turns them into Qt signals; the CLI prints
+them; tests collect them in a list. Arrays in events are numpy arrays owned by the event (never
+views into live model state), so a listener on another thread may keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class RunStarted:
+    config: dict[str, Any]          # RunConfig.to_dict()
+    device: str                     # e.g. "CPU" or "GPU:0 (NVIDIA H200)"
+    precision: str                  # resolved policy: float32, mixed_bfloat16, mixed_float16
+    n_sequences: int
+    frame_shape: tuple[int, int]
+    n_train: int                    # training examples (windows, frames or stream windows)
+    n_valid: int
+    steps_per_epoch: int
+    epochs: int
+    train_lengths: list[int] = field(default_factory=list)   # frames per training sequence
+    valid_lengths: list[int] = field(default_factory=list)   # frames per validation sequence
+
+
+@dataclass
+class Baselines:
+    mean_frame_mse: float           # validation MSE of predicting the mean training frame
+    pca_mse: float                  # validation MSE of PCA with latent_dim components
+
+
+@dataclass
+class BatchEnd:
+    epoch: int                      # 0-based
+    step: int                       # 0-based within the epoch
+    global_step: int
+    loss: float
+    reconstruction: float
+    kl: float
+    samples_per_s: float
+    eta_s: float                    # estimated seconds left in the run
+
+
+@dataclass
+class EpochEnd:
+    epoch: int
+    train: dict[str, float]         # loss, reconstruction, kl
+    valid: dict[str, float]         # loss, reconstruction, kl, mse (empty when no validation)
+    seconds: float
+    kl_per_dim: Optional[np.ndarray] = None   # (K,) mean KL of each latent dim on validation
+
+
+@dataclass
+class Snapshot:
+    """What the viewer shows: one window in detail, latents for many windows, error timeline."""
+
+    split: str                      # "train" or "valid"
+    sequence: int                   # sequence index of the detailed window
+    start: int                      # first frame of the detailed window
+    inputs: np.ndarray              # (T, H, W) float32 in [0, 1]
+    reconstruction: np.ndarray      # (T, H, W) float32
+    frame_error: np.ndarray         # (T,) MSE per frame
+    latents: Optional[np.ndarray] = None          # (N, K) z_mean for a sample of windows
+    latent_sequence: Optional[np.ndarray] = None  # (N,) sequence index of each latent row
+    latent_frame: Optional[np.ndarray] = None     # (N,) first frame of each latent row's window
+    timeline_error: Optional[np.ndarray] = None   # (M,) per-frame MSE along the validation data
+    timeline_sequence: Optional[np.ndarray] = None  # (M,)
+    timeline_frame: Optional[np.ndarray] = None     # (M,)
+    kl_per_dim: Optional[np.ndarray] = None
+
+
+@dataclass
+class RunFinished:
+    reason: str                     # "completed", "stopped", "diverged" (NaN/inf), "error"
+    message: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    text: str                       # progress text for a status bar (loading data, saving...)
+
+
+Event = RunStarted | Baselines | BatchEnd | EpochEnd | Snapshot | RunFinished | Message
+Listener = Callable[[Event], None]
