@@ -39,6 +39,8 @@ class RunConfig:
     # data
     paths: list[str] = field(default_factory=list)
     demo: bool = False
+    demo_sequences: int = 4         # size of the built-in demo data set
+    demo_frames: int = 1500
     frame_size: tuple[int, int] | None = None
     valid_fraction: float = 0.2
     split: str = "time"
@@ -99,6 +101,8 @@ class RunConfig:
             ("epochs", 1, 100000),
             ("kl_warmup_epochs", 0, 100000),
             ("max_scatter_points", 10, 1000000),
+            ("demo_sequences", 1, 64),
+            ("demo_frames", 2, 100000),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:

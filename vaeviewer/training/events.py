@@ -66,6 +66,7 @@ class Snapshot:
     reconstruction: np.ndarray      # (T, H, W) float32
     frame_error: np.ndarray         # (T,) MSE per frame
     latents: Optional[np.ndarray] = None          # (N, K) z_mean for a sample of windows
+    latent_split: str = "valid"                   # split the latent rows' (sequence, frame) refer to
     latent_sequence: Optional[np.ndarray] = None  # (N,) sequence index of each latent row
     latent_frame: Optional[np.ndarray] = None     # (N,) first frame of each latent row's window
     timeline_error: Optional[np.ndarray] = None   # (M,) per-frame MSE along the validation data

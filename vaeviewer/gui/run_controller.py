@@ -1,0 +1,274 @@
+"""Worker-thread glue: runs a TrainingSession in a QThread and re-emits its events as Qt signals.
+
+The session calls its listener on the training thread. The listener here never touches a
+widget: it only emits signals, which Qt queues to the GUI thread. Per-batch events are
+coalesced into lists (at most one `batches` signal every `batch_flush_s`), so a fast model does
+not flood the GUI event queue; the rarer events are forwarded one by one, in order.
+
+After a run has returned, `request_window` runs `session.inspect` in a pool thread instead
+(one at a time; a newer request replaces a pending one).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from superqt.utils import create_worker
+
+from vaeviewer.config import RunConfig
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.training import events as ev
+
+SessionFactory = Callable[[RunConfig, Callable[[Any], None]], Any]
+
+
+def default_session_factory(config: RunConfig, listener: Callable[[Any], None]) -> Any:
+    """Import the real session only when called (on the training thread): TensorFlow loads there."""
+    from vaeviewer.training.session import TrainingSession
+
+    return TrainingSession(config, listener)
+
+
+class _RunThread(QThread):
+    """Runs one session to the end; everything it learns goes out through the controller."""
+
+    def __init__(self, controller: "RunController", config: RunConfig) -> None:
+        super().__init__()
+        self._controller = controller
+        self._config = config
+
+    def run(self) -> None:  # noqa: D401 - QThread entry point
+        self._controller._run_in_thread(self._config)
+
+
+class RunController(QObject):
+    """Owns at most one training thread and the session of the latest run."""
+
+    runStarted = pyqtSignal(object)      # events.RunStarted
+    message = pyqtSignal(str)
+    baselines = pyqtSignal(object)       # events.Baselines
+    batches = pyqtSignal(list)           # list[events.BatchEnd], in order
+    epochEnd = pyqtSignal(object)        # events.EpochEnd
+    snapshot = pyqtSignal(object)        # events.Snapshot (live or inspected)
+    runFinished = pyqtSignal(object)     # events.RunFinished
+    failed = pyqtSignal(str)             # a user-facing error message (VaeViewerError or bug)
+    runningChanged = pyqtSignal(bool)
+    pausedChanged = pyqtSignal(bool)
+    taskDone = pyqtSignal(str)           # a background task (checkpoint save...) finished: text
+
+    def __init__(self, session_factory: Optional[SessionFactory] = None, parent: QObject | None = None,
+                 batch_flush_s: float = 0.05) -> None:
+        super().__init__(parent)
+        self._factory = session_factory or default_session_factory
+        self._flush_s = batch_flush_s
+        self._thread: Optional[_RunThread] = None
+        self._session: Any = None
+        self._lock = threading.Lock()
+        self._pending: list[ev.BatchEnd] = []
+        self._last_flush = 0.0
+        self._stop_requested = False
+        self._paused = False
+        self._inspect_busy = False
+        self._inspect_next: Optional[tuple[str, int, int]] = None
+        self._workers: list[Any] = []
+        self.thread_listeners: list[Callable[[Any], None]] = []   # called on the training thread (bench)
+        self.config: Optional[RunConfig] = None
+
+    # ---- state ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def session(self) -> Any:
+        return self._session
+
+    # ---- commands (GUI thread) ----------------------------------------------------------
+    def start(self, config: RunConfig) -> None:
+        """Start a run on a new thread; the config must already be validated."""
+        if self.running:
+            raise RuntimeError("a run is already going; stop it first")
+        self.config = config
+        self._stop_requested = False
+        self._paused = False
+        self._session = None
+        self._pending = []
+        self._thread = _RunThread(self, config)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+        self.runningChanged.emit(True)
+        self.pausedChanged.emit(False)
+
+    def stop(self) -> None:
+        """Ask the run to stop (takes effect within one batch; also before training begins)."""
+        with self._lock:
+            self._stop_requested = True
+            session = self._session
+        if session is not None:
+            session.stop()
+
+    def pause(self) -> None:
+        if self._session is not None and self.running:
+            self._session.pause()
+            self._paused = True
+            self.pausedChanged.emit(True)
+
+    def resume(self) -> None:
+        if self._session is not None:
+            self._session.resume()
+        self._paused = False
+        self.pausedChanged.emit(False)
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until the training thread has ended (True) or `ms` passed (False)."""
+        if self._thread is None:
+            return True
+        return self._thread.wait(ms)
+
+    def request_window(self, split: str, sequence: int, start: int) -> None:
+        """Show (split, sequence, start) in detail: live during a run, by inspection after it."""
+        session = self._session
+        if session is None:
+            return
+        if self.running:
+            session.request_snapshot(split, int(sequence), int(start))
+            return
+        self._inspect_next = (split, int(sequence), int(start))
+        if not self._inspect_busy:
+            self._start_inspect()
+
+    def save_checkpoint(self, path: str) -> None:
+        """Save the current model in a pool thread; `taskDone` or `failed` reports the outcome."""
+        session = self._session
+        if session is None:
+            self.failed.emit("no model yet: start a run before saving a checkpoint")
+            return
+        self._background(lambda: session.save_checkpoint(path), f"checkpoint saved to {path}")
+
+    def load_checkpoint(self, path: str) -> None:
+        """Load weights into the session's model (needs TrainingSession.load_checkpoint)."""
+        session = self._session
+        if session is None or self.running:
+            self.failed.emit("load a checkpoint after a run has finished (the model must exist and be idle)")
+            return
+        if not hasattr(session, "load_checkpoint"):
+            self.failed.emit("this version of the training session cannot load checkpoints yet")
+            return
+        self._background(lambda: session.load_checkpoint(path), f"checkpoint loaded from {path}")
+
+    def history(self) -> list[dict]:
+        session = self._session
+        return list(getattr(session, "history", []) or []) if session is not None else []
+
+    # ---- training thread ----------------------------------------------------------------
+    def _run_in_thread(self, config: RunConfig) -> None:
+        finished_seen = False
+
+        def listener(event: Any) -> None:
+            nonlocal finished_seen
+            for extra in self.thread_listeners:
+                extra(event)
+            if isinstance(event, ev.RunFinished):
+                finished_seen = True
+            self._forward(event)
+
+        try:
+            self.message.emit("loading TensorFlow and the data…")
+            session = self._factory(config, listener)
+            with self._lock:
+                self._session = session
+                stop_now = self._stop_requested
+            if stop_now:
+                listener(ev.RunFinished(reason="stopped", message="stopped before training began"))
+                return
+            session.run()
+        except VaeViewerError as exc:
+            self._flush()
+            self.failed.emit(str(exc))
+            if not finished_seen:
+                self._forward(ev.RunFinished(reason="error", message=str(exc)))
+        except Exception as exc:  # a bug: show it rather than kill the thread silently
+            self._flush()
+            text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.failed.emit(f"internal error (please report): {text}")
+            traceback.print_exc()
+            if not finished_seen:
+                self._forward(ev.RunFinished(reason="error", message=text))
+
+    def _forward(self, event: Any) -> None:
+        if isinstance(event, ev.BatchEnd):
+            self._pending.append(event)
+            now = time.monotonic()
+            if now - self._last_flush >= self._flush_s:
+                self._flush(now)
+            return
+        self._flush()
+        if isinstance(event, ev.Snapshot):
+            self.snapshot.emit(event)
+        elif isinstance(event, ev.EpochEnd):
+            self.epochEnd.emit(event)
+        elif isinstance(event, ev.RunStarted):
+            self.runStarted.emit(event)
+        elif isinstance(event, ev.Baselines):
+            self.baselines.emit(event)
+        elif isinstance(event, ev.Message):
+            self.message.emit(event.text)
+        elif isinstance(event, ev.RunFinished):
+            self.runFinished.emit(event)
+
+    def _flush(self, now: float | None = None) -> None:
+        if self._pending:
+            chunk, self._pending = self._pending, []
+            self.batches.emit(chunk)
+        self._last_flush = time.monotonic() if now is None else now
+
+    # ---- GUI thread helpers -----------------------------------------------------------
+    def _on_thread_finished(self) -> None:
+        self._paused = False
+        self.pausedChanged.emit(False)
+        self.runningChanged.emit(False)
+        if self._inspect_next is not None and not self._inspect_busy:
+            self._start_inspect()
+
+    def _start_inspect(self) -> None:
+        request, self._inspect_next = self._inspect_next, None
+        session = self._session
+        if request is None or session is None:
+            return
+        self._inspect_busy = True
+
+        def done(snap: Any) -> None:
+            self._inspect_busy = False
+            if snap is not None:
+                self.snapshot.emit(snap)
+            if self._inspect_next is not None:
+                self._start_inspect()
+
+        def errored(exc: Exception) -> None:
+            self._inspect_busy = False
+            self.failed.emit(str(exc) if isinstance(exc, VaeViewerError) else f"inspect failed: {exc!r}")
+
+        self._launch(lambda: session.inspect(*request), done, errored)
+
+    def _background(self, func: Callable[[], Any], ok_text: str) -> None:
+        def errored(exc: Exception) -> None:
+            self.failed.emit(str(exc) if isinstance(exc, VaeViewerError) else f"failed: {exc!r}")
+
+        self._launch(func, lambda _r: self.taskDone.emit(ok_text), errored)
+
+    def _launch(self, func: Callable[[], Any], on_done: Callable[[Any], None],
+                on_error: Callable[[Exception], None]) -> None:
+        worker = create_worker(func, _start_thread=False)
+        worker.returned.connect(on_done)
+        worker.errored.connect(on_error)
+        self._workers.append(worker)
+        worker.finished.connect(lambda w=worker: self._workers.remove(w) if w in self._workers else None)
+        worker.start()

@@ -1,0 +1,291 @@
+"""Build the three VAE variants (conv2d, conv3d, convlstm) for any frame size, built and compiled.
+
+Every variant pads the frame inside the model (ZeroPadding) up to a multiple of 2**len(filters),
+so that each stride-2 stage halves it exactly, and crops the decoder's output back (Cropping):
+the reconstruction has exactly the input's shape and the data is never resized.
+
+- ``conv2d`` (the original): Conv2D(f, 3, s2, relu) per stage -> Flatten -> Dense(inner, relu)
+  -> z_mean, z_log_var; the decoder mirrors it with Dense -> Reshape -> Conv2DTranspose(f, 3, s2)
+  per stage -> Conv2DTranspose(1, 3) -> crop -> sigmoid.
+- ``conv3d``: the same with Conv3D / Conv3DTranspose over (T, H, W, 1) windows and one latent per
+  window. The time axis is strided by 2 in as many stages as T has factors of 2 (T=10: one stage,
+  T=16: all of them, T=1 or 5: none), so no frame is padded or dropped; the time kernel is 3
+  (1 when T = 1).
+- ``convlstm``: per-frame convolution stages (Conv3D with a (1, 3, 3) kernel: a Conv2D applied to
+  every frame at once) down to the coarsest grid, then ConvLSTM2D over the window; the decoder
+  mirrors it: Dense -> repeat over T -> ConvLSTM2D (return_sequences) -> per-frame transposed
+  convolutions. **One latent per window**, taken from the encoder ConvLSTM's last output:
+  it is what the scatter, the KL-per-dimension display and the encode API share with conv2d and
+  conv3d ((B, K) everywhere), so variants can be compared point for point; the temporal detail
+  inside the window lives in the decoder's recurrence, and with ``stateful=True`` the
+  encoder's state carries what came before the window, so a per-window latent still sees the
+  whole sequence. Per-frame latents would multiply the points by T and make the KL per dimension
+  ambiguous. The recurrence runs on the coarsest grid because a ConvLSTM costs 8 convolutions per
+  frame; at full resolution it would be ~20x slower for little gain.
+
+Everything is created under the current global dtype policy (see precision.apply_precision);
+z_mean / z_log_var and the output sigmoid are float32.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import layers
+
+from vaeviewer.config import VARIANTS, RunConfig
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.models.base import VAE
+from vaeviewer.models.precision import policy_scope, resolve_precision
+
+# The inference helpers live in their own module; they are part of this module's public API.
+from vaeviewer.models.inference import (  # noqa: F401  (re-exported)
+    encode,
+    encode_sequence_stateful,
+    inference_twin,
+    kl_per_dim,
+    reconstruct,
+    reset_states,
+)
+
+
+def _padded(size: int, multiple: int) -> int:
+    return int(math.ceil(size / multiple) * multiple)
+
+
+def _twos_in(n: int) -> int:
+    """How many times n divides by 2."""
+    k = 0
+    while n > 0 and n % 2 == 0:
+        n //= 2
+        k += 1
+    return k
+
+
+def time_strides(window: int, stages: int) -> list[int]:
+    """Stride in time (1 or 2) of each conv3d stage: 2 while T still divides evenly by 2."""
+    k = min(stages, _twos_in(window))
+    return [2] * k + [1] * (stages - k)
+
+
+def _dense_kwargs(seed: int | None, index: int) -> dict[str, Any]:
+    if seed is None:
+        return {}
+    return {"kernel_initializer": keras.initializers.GlorotUniform(seed=seed + index)}
+
+
+def _latent_heads(x, latent_dim: int, seed: int | None):
+    # float32 heads: the KL and the sampling work on these values.
+    z_mean = layers.Dense(latent_dim, dtype="float32", name="z_mean", **_dense_kwargs(seed, 101))(x)
+    z_log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var", **_dense_kwargs(seed, 102))(x)
+    return z_mean, z_log_var
+
+
+def _conv_kwargs(seed: int | None, index: int) -> dict[str, Any]:
+    return _dense_kwargs(seed, index)
+
+
+def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed):
+    h, w = frame_shape
+    m = 2 ** len(filters)
+    hp, wp = _padded(h, m), _padded(w, m)
+    pad = ((0, hp - h), (0, wp - w))
+
+    inp = keras.Input(shape=(h, w, 1), batch_size=batch_size, name="frames")
+    x = layers.ZeroPadding2D(pad, name="pad")(inp) if pad != ((0, 0), (0, 0)) else inp
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}",
+                          **_conv_kwargs(seed, i))(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
+
+    z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
+    gh, gw = hp // m, wp // m
+    y = layers.Dense(gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
+    y = layers.Reshape((gh, gw, filters[-1]))(y)
+    for i, f in enumerate(reversed(filters)):
+        y = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}",
+                                   **_conv_kwargs(seed, 20 + i))(y)
+    y = layers.Conv2DTranspose(1, 3, padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    if pad != ((0, 0), (0, 0)):
+        y = layers.Cropping2D(pad, name="crop")(y)
+    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    decoder = keras.Model(z, out, name="decoder")
+    return encoder, decoder
+
+
+def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed):
+    h, w = frame_shape
+    m = 2 ** len(filters)
+    hp, wp = _padded(h, m), _padded(w, m)
+    pad = ((0, 0), (0, hp - h), (0, wp - w))
+    t_strides = time_strides(window, len(filters))
+    kt = 3 if window > 1 else 1
+
+    inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
+    x = layers.ZeroPadding3D(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
+    for i, (f, st) in enumerate(zip(filters, t_strides)):
+        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
+                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
+
+    gt = window // (2 ** t_strides.count(2))
+    gh, gw = hp // m, wp // m
+    z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
+    y = layers.Dense(gt * gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
+    y = layers.Reshape((gt, gh, gw, filters[-1]))(y)
+    for i, (f, st) in enumerate(zip(reversed(filters), reversed(t_strides))):
+        y = layers.Conv3DTranspose(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
+                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
+    y = layers.Conv3DTranspose(1, (kt, 3, 3), padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    if pad != ((0, 0),) * 3:
+        y = layers.Cropping3D(pad, name="crop")(y)
+    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    decoder = keras.Model(z, out, name="decoder")
+    return encoder, decoder
+
+
+def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed):
+    h, w = frame_shape
+    m = 2 ** len(filters)
+    hp, wp = _padded(h, m), _padded(w, m)
+    pad = ((0, 0), (0, hp - h), (0, wp - w))
+    f_last = filters[-1]
+
+    def lstm(name: str, return_sequences: bool, index: int):
+        kw = {}
+        if seed is not None:
+            kw = {
+                "kernel_initializer": keras.initializers.GlorotUniform(seed=seed + index),
+                "recurrent_initializer": keras.initializers.Orthogonal(seed=seed + index + 1),
+            }
+        return layers.ConvLSTM2D(f_last, 3, padding="same", return_sequences=return_sequences,
+                                 stateful=stateful, name=name, **kw)
+
+    inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
+    x = layers.ZeroPadding3D(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
+    for i, f in enumerate(filters):
+        x = layers.Conv3D(f, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
+                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+    x = lstm("encoder_lstm", return_sequences=False, index=70)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
+
+    gh, gw = hp // m, wp // m
+    z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
+    y = layers.Dense(gh * gw * f_last, activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
+    y = layers.RepeatVector(window, name="repeat")(y)
+    y = layers.Reshape((window, gh, gw, f_last))(y)
+    y = lstm("decoder_lstm", return_sequences=True, index=80)(y)
+    for i, f in enumerate(reversed(filters)):
+        y = layers.Conv3DTranspose(f, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
+                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
+    y = layers.Conv3DTranspose(1, (1, 3, 3), padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    if pad != ((0, 0),) * 3:
+        y = layers.Cropping3D(pad, name="crop")(y)
+    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    decoder = keras.Model(z, out, name="decoder")
+    return encoder, decoder
+
+
+def build_vae(
+    variant: str,
+    frame_shape: tuple[int, int],
+    window: int = 1,
+    latent_dim: int = 6,
+    filters=(32, 64),
+    inner_dim: int = 16,
+    loss: str = "mse",
+    beta: float = 1.0,
+    stateful: bool = False,
+    batch_size: int | None = None,
+    learning_rate: float = 1e-3,
+    seed: int | None = None,
+    jit_compile: bool | str = "auto",
+) -> VAE:
+    """Build and compile (Adam) a VAE of the given variant under the current dtype policy.
+
+    Args:
+        variant: 'conv2d', 'conv3d' or 'convlstm'.
+        frame_shape: (H, W) of one frame; any size >= 1.
+        window: frames per window T (conv3d / convlstm; conv2d ignores it and sees frames).
+        stateful: convlstm only; needs `batch_size`, which is then fixed in the Input.
+        jit_compile: passed to compile(); 'auto' lets Keras choose (XLA off on CPU-only hosts).
+
+    Raises:
+        VaeViewerError: for a bad variant / combination of settings.
+    """
+    if variant not in VARIANTS:
+        raise VaeViewerError(f"setting variant: {variant!r} is not one of {', '.join(VARIANTS)}")
+    h, w = (int(v) for v in frame_shape)
+    if h < 1 or w < 1:
+        raise VaeViewerError(f"frame size {h}x{w}: height and width must be at least 1")
+    filters = tuple(int(f) for f in filters)
+    if not filters:
+        raise VaeViewerError("setting filters: give at least one convolution stage")
+    window = int(window)
+    if window < 1:
+        raise VaeViewerError(f"setting window: {window} must be at least 1")
+    if stateful and variant != "convlstm":
+        raise VaeViewerError(f"setting stateful: only the convlstm variant has recurrent state, not {variant}")
+    if stateful and not batch_size:
+        raise VaeViewerError("setting stateful: a stateful model needs a fixed batch size")
+    if variant == "conv2d":
+        window = 1
+
+    if variant == "conv2d":
+        encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed)
+    elif variant == "conv3d":
+        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed)
+    else:
+        encoder, decoder = _build_convlstm((h, w), window, filters, inner_dim, latent_dim, stateful,
+                                           batch_size, seed)
+
+    spec = {
+        "variant": variant,
+        "frame_shape": (h, w),
+        "window": window,
+        "latent_dim": int(latent_dim),
+        "filters": filters,
+        "inner_dim": int(inner_dim),
+        "loss": loss,
+        "beta": float(beta),
+        "stateful": bool(stateful),
+        "batch_size": batch_size,
+        "learning_rate": float(learning_rate),
+        "seed": seed,
+    }
+    model = VAE(encoder, decoder, loss=loss, beta=beta, seed=seed, spec=spec, name=f"vae_{variant}")
+    model.build(tuple(encoder.inputs[0].shape))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), jit_compile=jit_compile)
+    return model
+
+
+def build_from_config(cfg: RunConfig, frame_shape) -> VAE:
+    """Build the model a RunConfig describes, under the precision it asks for.
+
+    The global dtype policy is set from `cfg.precision` while the model is built and restored
+    afterwards; the model keeps its own policy.
+    """
+    policy = resolve_precision(cfg.precision)
+    with policy_scope(policy):
+        return build_vae(
+            cfg.variant,
+            tuple(frame_shape),
+            window=cfg.model_window,
+            latent_dim=cfg.latent_dim,
+            filters=tuple(cfg.filters),
+            inner_dim=cfg.inner_dim,
+            loss=cfg.loss,
+            beta=cfg.beta,
+            stateful=cfg.stateful,
+            batch_size=cfg.batch_size if cfg.stateful else None,
+            learning_rate=cfg.learning_rate,
+            seed=cfg.seed,
+        )

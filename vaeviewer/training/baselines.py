@@ -1,0 +1,55 @@
+"""Trivial reconstructions a VAE must beat: the mean training frame, and PCA with K components."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vaeviewer.data.sources import Sequence
+
+
+def _as_float_rows(frames: np.ndarray) -> np.ndarray:
+    rows = frames.reshape(len(frames), -1)
+    if rows.dtype == np.uint8:
+        return rows.astype(np.float32) / 255.0
+    return rows.astype(np.float32, copy=False)
+
+
+def sample_frames(sequences: list[Sequence], max_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to `max_frames` frames drawn evenly at random from all sequences, as float32 rows (N, H*W)."""
+    lengths = np.array([len(s) for s in sequences])
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros((0, 0), np.float32)
+    picks = np.sort(rng.choice(total, size=min(max_frames, total), replace=False))
+    bounds = np.cumsum(lengths)
+    seq_of = np.searchsorted(bounds, picks, side="right")
+    local = picks - np.concatenate([[0], bounds[:-1]])[seq_of]
+    return np.stack([_as_float_rows(sequences[s].frames[i : i + 1])[0] for s, i in zip(seq_of, local)])
+
+
+def compute_baselines(
+    train: list[Sequence],
+    valid: list[Sequence],
+    n_components: int,
+    max_frames: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Return (mean_frame_mse, pca_mse) on the validation frames, per pixel, on [0, 1] data.
+
+    The mean frame and the principal components are fit on (a sample of) the training frames;
+    PCA reconstructs each validation frame from its projection on the first `n_components`.
+    With no validation data the training sample is scored instead.
+    """
+    rng = np.random.default_rng(seed)
+    fit = sample_frames(train, max_frames, rng)
+    score = sample_frames(valid, max_frames, rng) if valid and sum(len(s) for s in valid) else fit
+    mean = fit.mean(axis=0)
+    mean_frame_mse = float(np.mean((score - mean) ** 2))
+    centred = fit - mean
+    k = max(0, min(n_components, centred.shape[0], centred.shape[1]))
+    # Right singular vectors of the centred data are the principal axes.
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    axes = vt[:k]
+    rebuilt = mean + ((score - mean) @ axes.T) @ axes
+    pca_mse = float(np.mean((score - rebuilt) ** 2))
+    return mean_frame_mse, pca_mse

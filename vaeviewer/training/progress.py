@@ -1,0 +1,61 @@
+"""Console reporting for headless runs: a progress bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional, TextIO
+
+from vaeviewer.training import events as ev
+
+
+class ConsoleReporter:
+    """A session listener that writes progress to stderr (stdout stays free for --json)."""
+
+    def __init__(self, stream: Optional[TextIO] = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.steps_per_epoch = 1
+        self.epochs = 1
+        self.finished: Optional[ev.RunFinished] = None
+        self._bar_open = False
+
+    def _line(self, text: str) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, ev.RunFinished):
+            self.finished = event
+        if self.quiet and not isinstance(event, ev.RunFinished):
+            return
+        if isinstance(event, ev.RunStarted):
+            self.steps_per_epoch, self.epochs = max(1, event.steps_per_epoch), event.epochs
+            self._line(f"{event.config['variant']}: {event.n_train} training / {event.n_valid} validation examples, "
+                       f"frames {event.frame_shape[0]}x{event.frame_shape[1]}, {event.precision} on {event.device}")
+        elif isinstance(event, ev.Baselines):
+            self._line(f"baselines on validation: mean frame MSE {event.mean_frame_mse:.5f}, PCA MSE {event.pca_mse:.5f}")
+        elif isinstance(event, ev.BatchEnd) and self.tty:
+            done = (event.step + 1) / self.steps_per_epoch
+            bar = "#" * int(done * 30)
+            self.stream.write(f"\repoch {event.epoch + 1}/{self.epochs} [{bar:<30}] loss {event.loss:9.3f} "
+                              f"{event.samples_per_s:7.0f} samples/s  ETA {event.eta_s:5.0f}s")
+            self.stream.flush()
+            self._bar_open = True
+        elif isinstance(event, ev.EpochEnd):
+            v = event.valid
+            val = f"  val loss {v['loss']:.3f} (rec {v['reconstruction']:.3f}, kl {v['kl']:.3f}) val MSE {v['mse']:.5f}" if v else ""
+            self._line(f"epoch {event.epoch + 1}/{self.epochs}: loss {event.train['loss']:.3f} "
+                       f"(rec {event.train['reconstruction']:.3f}, kl {event.train['kl']:.3f}){val}  {event.seconds:.1f}s")
+        elif isinstance(event, ev.RunFinished):
+            self._line(f"{event.reason}: {event.message}")
+        elif isinstance(event, ev.Message) and self.tty:
+            self._line(event.text)
+
+    def close(self) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False

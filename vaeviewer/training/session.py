@@ -1,0 +1,662 @@
+"""The training session: one plain object that loads data, builds the model, trains and reports.
+
+The GUI runs `TrainingSession.run()` in a worker thread; the CLI runs it in the main thread. Both
+execute exactly this code. The session talks to the outside only through its listener (events
+from `vaeviewer.training.events`) and a few thread-safe controls: `pause`, `resume`, `stop`,
+`request_snapshot`.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from vaeviewer.config import RunConfig
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.training import events as ev
+from vaeviewer.training.rundir import RunDirectory
+
+Listener = Callable[[Any], None]
+
+
+@dataclass
+class PreparedData:
+    """Sequences split into train/validation, and how the model walks over them."""
+
+    train: list
+    valid: list
+    frame_shape: tuple[int, int]
+    train_index: Any = None      # WindowIndex (stateless)
+    valid_index: Any = None      # WindowIndex, non-overlapping (stride T) so each frame counts once
+    train_streams: Any = None    # StreamPlan (stateful)
+    n_sources: int = 0
+
+
+class _StopRun(Exception):
+    """Raised inside the loop when stop() was requested."""
+
+
+class TrainingSession:
+    """Train one VAE from a RunConfig, reporting to `listener`.
+
+    Args:
+        config: every setting of the run (validated in `run`).
+        listener: callable receiving each event; called from the thread that runs `run()`.
+        sequences: already-loaded sequences (the GUI loads data once); None = load from config.
+        resume: continue the run stored in `config.out` (its config, history and last.keras).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        listener: Optional[Listener] = None,
+        *,
+        sequences: Optional[list] = None,
+        resume: bool = False,
+    ):
+        self.config = config
+        self.listener = listener or (lambda event: None)
+        self._given_sequences = sequences
+        self._resume = resume
+        self._stop = threading.Event()
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._requests: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._running = threading.Event()
+        self.history: list[dict[str, Any]] = []
+        self.model = None
+        self._twin = None
+        self._twin_synced_step = -1
+        self._forward_cache: dict[int, Any] = {}
+        self.data: Optional[PreparedData] = None
+        self.baselines: Optional[tuple[float, float]] = None
+        self.global_step = 0
+        self._selected = ("valid", 0, 0)
+        self._last_detail_t = 0.0
+        self._rundir: Optional[RunDirectory] = None
+        self.precision = "float32"
+        self.device = "CPU"
+
+    # ---- controls (thread-safe) ---------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the run to stop; takes effect before the next batch (also wakes a pause)."""
+        self._stop.set()
+        self._unpaused.set()
+
+    def pause(self) -> None:
+        self._unpaused.clear()
+
+    def resume(self) -> None:
+        self._unpaused.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._unpaused.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
+    def request_snapshot(self, split: str, sequence: int, start: int) -> None:
+        """Select the window shown in detail; the next Snapshot (within one batch) shows it."""
+        self._requests.put(("snapshot", split, int(sequence), int(start)))
+
+    # ---- the run ------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Train to the end (or until stopped); return the summary. Blocking."""
+        self._running.set()
+        try:
+            return self._run()
+        except _StopRun:
+            summary = self._summary(0.0)
+            self._emit(ev.RunFinished("stopped", "stopped before training began", summary))
+            return summary
+        except VaeViewerError as exc:
+            self._emit(ev.RunFinished("error", str(exc)))
+            raise
+        except Exception as exc:  # a bug or a fault (disk, memory): report it, then re-raise
+            self._emit(ev.RunFinished("error", f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            self._running.clear()
+
+    def _emit(self, event: Any) -> None:
+        self.listener(event)
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _StopRun()
+
+    def _run(self) -> dict[str, Any]:
+        cfg = self.config
+        if self._resume:
+            if not cfg.out:
+                raise VaeViewerError("resume: no run directory given")
+            self._rundir = RunDirectory(cfg.out)
+            stored = self._rundir.read_config()
+            # Resuming may extend the run: keep the larger epoch count.
+            cfg = self.config = stored.replace(epochs=max(cfg.epochs, stored.epochs), out=cfg.out)
+            self.history = self._rundir.read_history()
+        cfg.validate()
+        self._emit(ev.Message("loading data"))
+        self.data = self._prepare_data(cfg)
+        self._check_stop()
+
+        from vaeviewer.models import precision as prec
+
+        self.precision = prec.apply_precision(cfg.precision)
+        self.device = prec.device_description()
+        import keras
+
+        keras.utils.set_random_seed(cfg.seed)
+        self._emit(ev.Message("building model"))
+        self.model = self._build_or_load_model(cfg)
+        self._check_stop()
+
+        if cfg.out and self._rundir is None:
+            self._rundir = RunDirectory(cfg.out)
+            self._rundir.prepare()
+            self._rundir.write_config(cfg)
+
+        steps = self._steps_per_epoch()
+        d = self.data
+        self._selected = ("valid", 0, 0) if d.valid else ("train", 0, 0)
+        self._emit(
+            ev.RunStarted(
+                config=cfg.to_dict(),
+                device=self.device,
+                precision=self.precision,
+                n_sequences=d.n_sources,
+                frame_shape=d.frame_shape,
+                n_train=self._n_train_examples(),
+                n_valid=len(d.valid_index) if d.valid_index is not None else 0,
+                steps_per_epoch=steps,
+                epochs=cfg.epochs,
+                train_lengths=[len(s) for s in d.train],
+                valid_lengths=[len(s) for s in d.valid],
+            )
+        )
+
+        self._emit(ev.Message("computing baselines (mean frame, PCA)"))
+        from vaeviewer.training.baselines import compute_baselines
+
+        self.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
+        self._emit(ev.Baselines(mean_frame_mse=self.baselines[0], pca_mse=self.baselines[1]))
+
+        return self._train_loop(cfg, steps)
+
+    # ---- data ---------------------------------------------------------------------------
+    def _prepare_data(self, cfg: RunConfig) -> PreparedData:
+        from vaeviewer.data import windows as win
+
+        if self._given_sequences is not None:
+            sequences = self._given_sequences
+        elif cfg.demo:
+            from vaeviewer.data.demo import demo_sequences
+
+            size = cfg.frame_size or (64, 80)
+            sequences = demo_sequences(cfg.demo_sequences, cfg.demo_frames, frame_size=size, seed=cfg.seed)
+        else:
+            from vaeviewer.data.sources import load_sequences
+
+            sequences = load_sequences(cfg.paths, cfg.frame_size)
+        if not sequences:
+            raise VaeViewerError("no sequences were loaded")
+        frame_shape = tuple(int(v) for v in sequences[0].frames.shape[1:3])
+        t_model = cfg.model_window
+        # The viewer shows `cfg.window` frames even for conv2d, so every part must hold a window.
+        min_frames = max(cfg.window, t_model)
+        train, valid = win.split_sequences(sequences, cfg.valid_fraction, cfg.split, min_frames=min_frames)
+        data = PreparedData(train=train, valid=valid, frame_shape=frame_shape, n_sources=len(sequences))
+        if cfg.stateful:
+            data.train_streams = win.make_streams(train, t_model, cfg.batch_size)
+            if data.train_streams.dropped_frames:
+                self._emit(ev.Message(f"stateful streams: {data.train_streams.dropped_frames} frames at the "
+                                      "ends of sequences do not fill a window in every stream and are left out"))
+        else:
+            stride = cfg.stride if cfg.uses_windows else 1
+            data.train_index = win.make_windows(train, t_model, stride)
+        if valid:
+            data.valid_index = win.make_windows(valid, t_model, t_model)
+        return data
+
+    def _n_train_examples(self) -> int:
+        d = self.data
+        if d.train_streams is not None:
+            return d.train_streams.n_batches * d.train_streams.batch_size
+        return len(d.train_index)
+
+    def _steps_per_epoch(self) -> int:
+        cfg, d = self.config, self.data
+        if d.train_streams is not None:
+            full = d.train_streams.n_batches
+        else:
+            full = math.ceil(len(d.train_index) / cfg.batch_size)
+        return min(full, cfg.steps_per_epoch) if cfg.steps_per_epoch else full
+
+    def _train_batches(self, rng: np.random.Generator) -> Iterator[tuple[bool, np.ndarray]]:
+        """Yield (reset_states_before, batch) for one epoch, shaped for the model."""
+        cfg, d = self.config, self.data
+        from vaeviewer.data import windows as win
+
+        if d.train_streams is not None:
+            yield from d.train_streams.batches(d.train)
+            return
+        for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True, rng=rng):
+            yield False, self._shape_for_model(batch)
+
+    def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
+        """gather() returns (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
+        if not self.config.uses_windows:
+            return batch.reshape(batch.shape[0], *batch.shape[2:])
+        return batch
+
+    # ---- model --------------------------------------------------------------------------
+    def _build_or_load_model(self, cfg: RunConfig):
+        from vaeviewer.models import builders
+
+        if self._resume and self._rundir is not None and self._rundir.last_model.exists():
+            from vaeviewer.models.io import load_model
+
+            model = load_model(self._rundir.last_model)
+            self.global_step = int(self.history[-1].get("global_step", 0)) if self.history else 0
+            return model
+        return builders.build_from_config(cfg, self.data.frame_shape)
+
+    def _viewer_model(self):
+        """A model that takes batch-1 windows: the model itself, or a weight-synced stateful twin."""
+        from vaeviewer.models import builders
+
+        if not self.config.stateful:
+            return self.model
+        if self._twin is None:
+            self._twin = builders.inference_twin(self.model)
+            self._twin_synced_step = -1
+        if self._twin_synced_step != self.global_step and self._twin is not self.model:
+            self._twin.set_weights(self.model.get_weights())
+            self._twin_synced_step = self.global_step
+        return self._twin
+
+    def _forward(self, model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(z_mean, z_log_var, reconstruction from z_mean), all float32 numpy."""
+        fn = self._forward_cache.get(id(model))
+        if fn is None:
+            import tensorflow as tf
+
+            encoder, decoder = model.encoder, model.decoder
+
+            @tf.function(reduce_retracing=True)
+            def fn(batch):
+                z_mean, z_log_var = encoder(batch, training=False)[:2]
+                recon = decoder(z_mean, training=False)
+                return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32), tf.cast(recon, tf.float32)
+
+            self._forward_cache[id(model)] = fn
+        z_mean, z_log_var, recon = fn(x)
+        return z_mean.numpy(), z_log_var.numpy(), recon.numpy()
+
+    def _loss_terms(self, x: np.ndarray, recon: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-example reconstruction loss and KL, with the model's own formulas (from z_mean)."""
+        axes = tuple(range(1, x.ndim))
+        if self.config.loss == "bce":
+            r = np.clip(recon, 1e-7, 1 - 1e-7)
+            rec = -np.sum(x * np.log(r) + (1 - x) * np.log(1 - r), axis=axes)
+        else:
+            rec = np.mean((x - recon) ** 2, axis=axes) * np.prod(x.shape[1:-1])
+        kl_axes = tuple(range(1, z_mean.ndim))
+        kl = -0.5 * np.sum(1 + z_log_var - z_mean**2 - np.exp(z_log_var), axis=kl_axes)
+        return rec, kl
+
+    # ---- the loop -----------------------------------------------------------------------
+    def _train_loop(self, cfg: RunConfig, steps: int) -> dict[str, Any]:
+        from vaeviewer.models import builders
+
+        model = self.model
+        rng = np.random.default_rng(cfg.seed + len(self.history))
+        start_epoch = len(self.history)
+        total_steps = max(1, (cfg.epochs - start_epoch) * steps)
+        good_weights = model.get_weights()
+        best = min((h.get("val_loss") or h.get("loss") or math.inf for h in self.history), default=math.inf)
+        t_run = time.perf_counter()
+        train_seconds = 0.0
+        samples_done = 0
+        done_steps = 0
+        reason, message = "completed", f"finished {cfg.epochs} epochs"
+
+        try:
+            for epoch in range(start_epoch, cfg.epochs):
+                self._set_kl_weight(epoch)
+                sums = np.zeros(3)
+                n_batches = 0
+                t_epoch = time.perf_counter()
+                for step, (reset, x) in enumerate(self._prefetch(self._train_batches(rng))):
+                    if step >= steps:
+                        break
+                    self._between_batches()
+                    if reset:
+                        builders.reset_states(model)
+                    t0 = time.perf_counter()
+                    logs = model.train_on_batch(x, return_dict=True)
+                    dt = time.perf_counter() - t0
+                    train_seconds += dt
+                    values = np.array([logs["loss"], logs["reconstruction"], logs["kl"]], dtype=np.float64)
+                    if not np.all(np.isfinite(values)):
+                        model.set_weights(good_weights)
+                        raise _Diverged(epoch, step)
+                    sums += values
+                    n_batches += 1
+                    samples_done += len(x)
+                    done_steps += 1
+                    self.global_step += 1
+                    rate = len(x) / dt if dt > 0 else 0.0
+                    elapsed = time.perf_counter() - t_run
+                    eta = elapsed / done_steps * (total_steps - done_steps)
+                    self._emit(ev.BatchEnd(epoch, step, self.global_step, *values.tolist(), rate, eta))
+                    self._maybe_detail_snapshot()
+                if cfg.stateful:
+                    builders.reset_states(model)
+                train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
+                self._check_stop()
+                valid_terms, snapshot = self._validate(epoch_end=True)
+                row = {"epoch": epoch, "global_step": self.global_step, **train_terms,
+                       **{f"val_{k}": v for k, v in valid_terms.items()},
+                       "seconds": time.perf_counter() - t_epoch}
+                self.history.append(row)
+                good_weights = model.get_weights()
+                self._emit(ev.EpochEnd(epoch, train_terms, valid_terms, row["seconds"],
+                                       kl_per_dim=snapshot.kl_per_dim if snapshot else None))
+                if snapshot is not None:
+                    self._emit(snapshot)
+                score = valid_terms.get("loss", train_terms["loss"])
+                self._write_epoch(score < best)
+                best = min(best, score)
+        except _StopRun:
+            reason, message = "stopped", f"stopped after {len(self.history)} epoch(s), step {self.global_step}"
+        except _Diverged as exc:
+            reason = "diverged"
+            message = (f"the loss became NaN or infinite at epoch {exc.epoch + 1}, step {exc.step + 1}; "
+                       "training stopped and the last good weights were kept. Try a lower learning rate "
+                       "or a smaller beta.")
+        seconds = time.perf_counter() - t_run
+        summary = self._summary(samples_done / train_seconds if train_seconds else 0.0, seconds)
+        self._emit(ev.RunFinished(reason, message, summary))
+        return summary
+
+    def _set_kl_weight(self, epoch: int) -> None:
+        warm = self.config.kl_warmup_epochs
+        weight = 1.0 if warm <= 0 else min(1.0, (epoch + 1) / (warm + 1))
+        self.model.kl_weight.assign(weight)
+
+    def _between_batches(self) -> None:
+        """Honour stop, pause and snapshot requests. Called before every batch."""
+        self._handle_requests()
+        while not self._unpaused.is_set():
+            self._unpaused.wait(0.05)
+            self._handle_requests()
+        self._check_stop()
+
+    def _handle_requests(self) -> None:
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if request[0] == "snapshot":
+                self._selected = request[1:]
+                self._emit(self._detail_snapshot(*self._selected))
+                self._last_detail_t = time.perf_counter()
+
+    def _maybe_detail_snapshot(self) -> None:
+        now = time.perf_counter()
+        if now - self._last_detail_t >= self.config.snapshot_interval_s:
+            self._last_detail_t = now
+            self._emit(self._detail_snapshot(*self._selected))
+
+    def _prefetch(self, batches: Iterator, depth: int = 2) -> Iterator:
+        """Assemble the next batches in a helper thread while the model trains on this one."""
+        q: "queue.Queue" = queue.Queue(maxsize=depth)
+        done = object()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for item in batches:
+                    while not stop.is_set():
+                        try:
+                            q.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(done)
+            except BaseException as exc:  # hand the error to the consumer
+                q.put(exc)
+
+        thread = threading.Thread(target=produce, name="vaeviewer-batches", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    # ---- validation, snapshots, inspection ----------------------------------------------
+    def _split_list(self, split: str) -> list:
+        d = self.data
+        if split == "valid" and d.valid:
+            return d.valid
+        return d.train
+
+    def _detail_snapshot(self, split: str, sequence: int, start: int) -> ev.Snapshot:
+        """Reconstruct one window of `cfg.window` frames for the strips."""
+        cfg = self.config
+        seqs = self._split_list(split)
+        split = "valid" if seqs is self.data.valid and self.data.valid else "train"
+        sequence = int(np.clip(sequence, 0, len(seqs) - 1))
+        frames = seqs[sequence].frames
+        view_t = cfg.window
+        start = int(np.clip(start, 0, len(frames) - view_t))
+        model = self._viewer_model()
+        if not cfg.uses_windows:
+            x = _to_float(frames[start : start + view_t])[..., None]
+            _, _, recon = self._forward(model, x)
+        elif cfg.stateful:
+            # Walk the sequence from its start, window by window, carrying state.
+            from vaeviewer.models import builders
+
+            t = cfg.model_window
+            k = start // t
+            start = k * t
+            windows = _to_float(frames[: (k + 1) * t]).reshape(k + 1, t, *frames.shape[1:], 1)
+            builders.reset_states(model)
+            for w in windows:
+                _, _, recon = self._forward(model, w[None])
+            builders.reset_states(model)
+            recon = recon[0]
+            x = windows[-1]
+        else:
+            x = _to_float(frames[start : start + view_t])[None, ..., None]
+            _, _, recon = self._forward(model, x)
+            x, recon = x[0], recon[0]
+        inputs = x[..., 0]
+        rec = recon[..., 0]
+        err = np.mean((inputs - rec) ** 2, axis=(1, 2))
+        return ev.Snapshot(split=split, sequence=sequence, start=start, inputs=inputs, reconstruction=rec, frame_error=err)
+
+    def _validate(self, epoch_end: bool) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
+        """One pass over the validation windows: loss terms, MSE, latents, per-frame errors."""
+        cfg, d = self.config, self.data
+        use_valid = bool(d.valid)
+        seqs = d.valid if use_valid else d.train
+        from vaeviewer.data import windows as win
+
+        index = d.valid_index if use_valid else win.make_windows(d.train, cfg.model_window, cfg.model_window)
+        model = self._viewer_model()
+        t = cfg.model_window
+        rec_sum = kl_sum = 0.0
+        n = 0
+        latents, timeline_err, timeline_seq, timeline_frame = [], [], [], []
+        lat_seq, lat_frame = [], []
+        kl_dim_sum = None
+        if cfg.stateful:
+            from vaeviewer.models import builders
+
+            order = np.lexsort((index.start, index.sequence))
+            batches = []
+            prev_seq = None
+            for row in order:
+                batches.append((index.sequence[row] != prev_seq, np.array([row])))
+                prev_seq = index.sequence[row]
+        else:
+            rows = np.arange(len(index))
+            batches = [(False, rows[i : i + cfg.batch_size]) for i in range(0, len(rows), cfg.batch_size)]
+        for reset, rows in batches:
+            if self.running:
+                self._check_stop()
+            if cfg.stateful and reset:
+                builders.reset_states(model)
+            x = win.gather(seqs, index, rows, t)
+            x = self._shape_for_model(x)
+            z_mean, z_log_var, recon = self._forward(model, x)
+            rec, kl = self._loss_terms(x, recon, z_mean, z_log_var)
+            rec_sum += float(rec.sum())
+            kl_sum += float(kl.sum())
+            n += len(x)
+            kl_elem = -0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))
+            kl_elem = kl_elem.reshape(-1, kl_elem.shape[-1])
+            kl_dim_sum = kl_elem.sum(0) if kl_dim_sum is None else kl_dim_sum + kl_elem.sum(0)
+            sq = (x - recon) ** 2
+            per_frame = sq.reshape(len(x), -1, *sq.shape[-3:]).mean(axis=(2, 3, 4)) if t > 1 else sq.mean(axis=(1, 2, 3))[:, None]
+            starts = index.start[rows]
+            timeline_err.append(per_frame.reshape(-1))
+            timeline_seq.append(np.repeat(index.sequence[rows], per_frame.shape[1]))
+            timeline_frame.append((starts[:, None] + np.arange(per_frame.shape[1])[None, :]).reshape(-1))
+            zm = z_mean
+            if zm.ndim == 3:  # one latent per frame: one scatter point per frame
+                lat_frame.append((starts[:, None] + np.arange(zm.shape[1])[None, :]).reshape(-1))
+                lat_seq.append(np.repeat(index.sequence[rows], zm.shape[1]))
+                zm = zm.reshape(-1, zm.shape[-1])
+            else:
+                lat_frame.append(starts)
+                lat_seq.append(index.sequence[rows])
+            latents.append(zm)
+        if cfg.stateful:
+            from vaeviewer.models import builders
+
+            builders.reset_states(model)
+        if n == 0:
+            return {}, None
+        kl_weight = float(self.model.kl_weight.numpy())
+        rec_mean, kl_mean = rec_sum / n, kl_sum / n
+        err = np.concatenate(timeline_err)
+        terms = {"loss": rec_mean + cfg.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
+                 "mse": float(err.mean())}
+        if not use_valid:
+            terms = {}
+        lat = np.concatenate(latents)
+        keep = _even_sample(len(lat), cfg.max_scatter_points)
+        detail = self._detail_snapshot(*self._selected)
+        detail.latents = lat[keep]
+        detail.latent_sequence = np.concatenate(lat_seq)[keep]
+        detail.latent_frame = np.concatenate(lat_frame)[keep]
+        detail.latent_split = "valid" if use_valid else "train"
+        detail.timeline_error = err
+        detail.timeline_sequence = np.concatenate(timeline_seq)
+        detail.timeline_frame = np.concatenate(timeline_frame)
+        detail.kl_per_dim = (kl_dim_sum / len(err) * (1 if t == 1 else t)) if kl_dim_sum is not None else None
+        return terms, detail
+
+    def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot:
+        """The detail snapshot of one window, computed now. Only when `run()` is not executing."""
+        if self.model is None or self.data is None:
+            raise VaeViewerError("no trained model yet: start a run first")
+        if self.running:
+            raise VaeViewerError("the run is in progress: use request_snapshot() while training")
+        self._selected = (split, sequence, start)
+        return self._detail_snapshot(split, sequence, start)
+
+    def full_snapshot(self) -> Optional[ev.Snapshot]:
+        """Latents, error timeline and the selected window, computed now (not while running)."""
+        if self.model is None or self.running:
+            return None
+        return self._validate(epoch_end=False)[1]
+
+    # ---- persistence --------------------------------------------------------------------
+    def _write_epoch(self, improved: bool) -> None:
+        if self._rundir is None:
+            return
+        from vaeviewer.models.io import save_model
+
+        self._emit(ev.Message("saving checkpoint"))
+        try:
+            save_model(self.model, self._rundir.last_model)
+            if improved:
+                save_model(self.model, self._rundir.best_model)
+            self._rundir.write_history(self.history)
+        except OSError as exc:
+            raise VaeViewerError(
+                f"{self._rundir.path}: cannot write the checkpoint ({exc.strerror or exc}); "
+                "the previous checkpoint is still intact. Free some space or choose another --out."
+            ) from None
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Save the current model as a .keras file (atomically). Not while a batch runs."""
+        if self.model is None:
+            raise VaeViewerError("no model to save yet: start a run first")
+        from vaeviewer.models.io import save_model
+
+        save_model(self.model, path)
+
+    def _summary(self, samples_per_s: float, seconds: float = 0.0) -> dict[str, Any]:
+        last = self.history[-1] if self.history else {}
+        cfg = self.config
+        return {
+            "variant": cfg.variant,
+            "stateful": cfg.stateful,
+            "window": cfg.model_window,
+            "epochs": len(self.history),
+            "steps": self.global_step,
+            "train_loss": last.get("loss"),
+            "val_loss": last.get("val_loss"),
+            "val_mse": last.get("val_mse"),
+            "pca_mse": self.baselines[1] if self.baselines else None,
+            "mean_frame_mse": self.baselines[0] if self.baselines else None,
+            "samples_per_s": samples_per_s,
+            "seconds": seconds,
+            "precision": self.precision,
+            "device": self.device,
+            "out": str(cfg.out) if cfg.out else None,
+        }
+
+
+class _Diverged(Exception):
+    def __init__(self, epoch: int, step: int):
+        super().__init__(f"diverged at epoch {epoch}, step {step}")
+        self.epoch, self.step = epoch, step
+
+
+def _to_float(frames: np.ndarray) -> np.ndarray:
+    if frames.dtype == np.uint8:
+        return frames.astype(np.float32) * np.float32(1 / 255)
+    return frames.astype(np.float32, copy=False)
+
+
+def _even_sample(n: int, limit: int) -> np.ndarray:
+    """At most `limit` indices spread evenly over range(n)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
