@@ -23,26 +23,28 @@ from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 
-SessionFactory = Callable[[RunConfig, Callable[[Any], None]], Any]
+SessionFactory = Callable[[RunConfig, Callable[[Any], None], Optional[list]], Any]
 
 
-def default_session_factory(config: RunConfig, listener: Callable[[Any], None]) -> Any:
+def default_session_factory(config: RunConfig, listener: Callable[[Any], None],
+                            sequences: Optional[list] = None) -> Any:
     """Import the real session only when called (on the training thread): TensorFlow loads there."""
     from vaeviewer.training.session import TrainingSession
 
-    return TrainingSession(config, listener)
+    return TrainingSession(config, listener, sequences=sequences)
 
 
 class _RunThread(QThread):
     """Runs one session to the end; everything it learns goes out through the controller."""
 
-    def __init__(self, controller: "RunController", config: RunConfig) -> None:
+    def __init__(self, controller: "RunController", config: RunConfig, sequences: Optional[list]) -> None:
         super().__init__()
         self._controller = controller
         self._config = config
+        self._sequences = sequences
 
     def run(self) -> None:  # noqa: D401 - QThread entry point
-        self._controller._run_in_thread(self._config)
+        self._controller._run_in_thread(self._config, self._sequences)
 
 
 class RunController(QObject):
@@ -92,8 +94,8 @@ class RunController(QObject):
         return self._session
 
     # ---- commands (GUI thread) ----------------------------------------------------------
-    def start(self, config: RunConfig) -> None:
-        """Start a run on a new thread; the config must already be validated."""
+    def start(self, config: RunConfig, sequences: Optional[list] = None) -> None:
+        """Start a run on a new thread (config already validated; sequences: data loaded already)."""
         if self.running:
             raise RuntimeError("a run is already going; stop it first")
         self.config = config
@@ -101,7 +103,7 @@ class RunController(QObject):
         self._paused = False
         self._session = None
         self._pending = []
-        self._thread = _RunThread(self, config)
+        self._thread = _RunThread(self, config, sequences)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
         self.runningChanged.emit(True)
@@ -169,7 +171,7 @@ class RunController(QObject):
         return list(getattr(session, "history", []) or []) if session is not None else []
 
     # ---- training thread ----------------------------------------------------------------
-    def _run_in_thread(self, config: RunConfig) -> None:
+    def _run_in_thread(self, config: RunConfig, sequences: Optional[list]) -> None:
         finished_seen = False
 
         def listener(event: Any) -> None:
@@ -182,7 +184,7 @@ class RunController(QObject):
 
         try:
             self.message.emit("loading TensorFlow and the data…")
-            session = self._factory(config, listener)
+            session = self._factory(config, listener, sequences)
             with self._lock:
                 self._session = session
                 stop_now = self._stop_requested

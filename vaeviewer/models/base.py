@@ -152,6 +152,13 @@ class VAE(keras.Model):
         return int(self.encoder.outputs[0].shape[-1])
 
     # ---- the model ---------------------------------------------------------------------
+    def build(self, input_shape=None):
+        # The encoder and decoder arrive built (functional models); only the sampler is left.
+        if not self.sampling.built:
+            k = self.latent_dim
+            self.sampling.build([(None, k), (None, k)])
+        self.built = True
+
     @property
     def metrics(self):
         return [self.total_tracker, self.reconstruction_tracker, self.kl_tracker]

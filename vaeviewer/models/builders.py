@@ -70,6 +70,13 @@ def time_strides(window: int, stages: int) -> list[int]:
     return [2] * k + [1] * (stages - k)
 
 
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """The (before, after) zeros TensorFlow's 'same' padding adds along one axis."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
 def _dense_kwargs(seed: int | None, index: int) -> dict[str, Any]:
     if seed is None:
         return {}
@@ -117,6 +124,25 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     return encoder, decoder
 
 
+def _pad_into_first_conv(inp, pad, kernel, strides):
+    """ZeroPadding3D holding both the frame padding and the first conv's 'same' padding.
+
+    The first Conv3D then runs with padding='valid'. Why: TensorFlow 2.21's CPU graph rewrite
+    fuses Pad + Conv3D(padding='same') and drops the 'same' part (a (10, 61, 77) window comes out
+    (4, 31, 39) instead of (5, 32, 40) inside tf.function, correct in eager mode). Pad + 'valid'
+    is fused correctly. Conv2D is not affected.
+    """
+    padded = [inp.shape[1 + a] + pad[a][0] + pad[a][1] for a in range(3)]
+    full = []
+    for a in range(3):
+        before, after = same_padding(padded[a], kernel[a], strides[a])
+        full.append((pad[a][0] + before, pad[a][1] + after))
+    full = tuple(full)
+    if full == ((0, 0),) * 3:
+        return inp
+    return layers.ZeroPadding3D(full, name="pad")(inp)
+
+
 def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed):
     h, w = frame_shape
     m = 2 ** len(filters)
@@ -126,10 +152,10 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     kt = 3 if window > 1 else 1
 
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
-    x = layers.ZeroPadding3D(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
+    x = _pad_into_first_conv(inp, pad, (kt, 3, 3), (t_strides[0], 2, 2))
     for i, (f, st) in enumerate(zip(filters, t_strides)):
-        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
-                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="valid" if i == 0 else "same",
+                          activation="relu", name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
     x = layers.Flatten()(x)
     x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
     encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
@@ -168,10 +194,10 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
                                  stateful=stateful, name=name, **kw)
 
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
-    x = layers.ZeroPadding3D(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
+    x = _pad_into_first_conv(inp, pad, (1, 3, 3), (1, 2, 2))
     for i, f in enumerate(filters):
-        x = layers.Conv3D(f, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
-                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+        x = layers.Conv3D(f, (1, 3, 3), strides=(1, 2, 2), padding="valid" if i == 0 else "same",
+                          activation="relu", name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
     x = lstm("encoder_lstm", return_sequences=False, index=70)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)

@@ -50,7 +50,7 @@ class ConsoleReporter:
             val = f"  val loss {v['loss']:.3f} (rec {v['reconstruction']:.3f}, kl {v['kl']:.3f}) val MSE {v['mse']:.5f}" if v else ""
             self._line(f"epoch {event.epoch + 1}/{self.epochs}: loss {event.train['loss']:.3f} "
                        f"(rec {event.train['reconstruction']:.3f}, kl {event.train['kl']:.3f}){val}  {event.seconds:.1f}s")
-        elif isinstance(event, ev.RunFinished):
+        elif isinstance(event, ev.RunFinished) and event.reason != "error":  # errors: the CLI prints them
             self._line(f"{event.reason}: {event.message}")
         elif isinstance(event, ev.Message) and self.tty:
             self._line(event.text)

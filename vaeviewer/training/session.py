@@ -230,13 +230,13 @@ class TrainingSession:
     def _n_train_examples(self) -> int:
         d = self.data
         if d.train_streams is not None:
-            return d.train_streams.n_batches * d.train_streams.batch_size
+            return d.train_streams.n_batches() * d.train_streams.batch_size
         return len(d.train_index)
 
     def _steps_per_epoch(self) -> int:
         cfg, d = self.config, self.data
         if d.train_streams is not None:
-            full = d.train_streams.n_batches
+            full = d.train_streams.n_batches()
         else:
             full = math.ceil(len(d.train_index) / cfg.batch_size)
         return min(full, cfg.steps_per_epoch) if cfg.steps_per_epoch else full
@@ -325,7 +325,8 @@ class TrainingSession:
         good_weights = model.get_weights()
         best = min((h.get("val_loss") or h.get("loss") or math.inf for h in self.history), default=math.inf)
         t_run = time.perf_counter()
-        train_seconds = 0.0
+        train_seconds = 0.0   # inside train_on_batch only
+        train_wall = 0.0      # the whole batch loop: data, steps, events, snapshots (not validation)
         samples_done = 0
         done_steps = 0
         reason, message = "completed", f"finished {cfg.epochs} epochs"
@@ -360,6 +361,7 @@ class TrainingSession:
                     eta = elapsed / done_steps * (total_steps - done_steps)
                     self._emit(ev.BatchEnd(epoch, step, self.global_step, *values.tolist(), rate, eta))
                     self._maybe_detail_snapshot()
+                train_wall += time.perf_counter() - t_epoch
                 if cfg.stateful:
                     builders.reset_states(model)
                 train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
@@ -385,7 +387,9 @@ class TrainingSession:
                        "training stopped and the last good weights were kept. Try a lower learning rate "
                        "or a smaller beta.")
         seconds = time.perf_counter() - t_run
-        summary = self._summary(samples_done / train_seconds if train_seconds else 0.0, seconds)
+        summary = self._summary(samples_done / train_wall if train_wall else 0.0, seconds)
+        summary["step_samples_per_s"] = samples_done / train_seconds if train_seconds else 0.0
+        summary["reason"] = reason
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
 

@@ -1,0 +1,171 @@
+"""The training session on tiny real models and real demo data: events, loops, controls, faults."""
+
+import json
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from tests.conftest import tiny_config
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.training import events as ev
+from vaeviewer.training.session import TrainingSession
+
+
+def run_collect(cfg, **kwargs):
+    got = []
+    session = TrainingSession(cfg, got.append, **kwargs)
+    summary = session.run()
+    return session, summary, got
+
+
+def of_type(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(variant="conv2d"),
+        dict(variant="conv3d", window=4, stride=2),
+        dict(variant="convlstm", window=4, stride=1),
+        dict(variant="convlstm", window=4, stride=4, stateful=True, batch_size=2),
+    ],
+    ids=["conv2d", "conv3d", "convlstm", "convlstm-stateful"],
+)
+def test_each_variant_trains_and_reports(changes):
+    cfg = tiny_config(**changes)
+    session, summary, got = run_collect(cfg)
+    started = of_type(got, ev.RunStarted)
+    assert len(started) == 1 and started[0].frame_shape == (16, 20)
+    assert isinstance(got[-1], ev.RunFinished) and got[-1].reason == "completed"
+    batches = of_type(got, ev.BatchEnd)
+    assert len(batches) == cfg.epochs * started[0].steps_per_epoch
+    assert all(math.isfinite(b.loss) and b.samples_per_s > 0 for b in batches)
+    epochs = of_type(got, ev.EpochEnd)
+    assert [e.epoch for e in epochs] == [0, 1]
+    assert set(epochs[-1].valid) >= {"loss", "reconstruction", "kl", "mse"}
+    base = of_type(got, ev.Baselines)[0]
+    assert 0 < base.pca_mse <= base.mean_frame_mse
+    snaps = [s for s in of_type(got, ev.Snapshot) if s.latents is not None]
+    assert snaps, "an epoch-end snapshot carries latents and the error timeline"
+    snap = snaps[-1]
+    assert snap.inputs.shape == snap.reconstruction.shape == (cfg.window, 16, 20)
+    assert snap.frame_error.shape == (cfg.window,)
+    assert snap.latents.shape[1] == cfg.latent_dim
+    assert len(snap.latent_sequence) == len(snap.latent_frame) == len(snap.latents)
+    assert len(snap.timeline_error) == len(snap.timeline_frame) == len(snap.timeline_sequence)
+    # Validation uses non-overlapping windows: each validation frame is scored at most once.
+    pairs = set(zip(snap.timeline_sequence.tolist(), snap.timeline_frame.tolist()))
+    assert len(pairs) == len(snap.timeline_error)
+    assert summary["variant"] == cfg.variant and summary["epochs"] == 2
+    for key in ("train_loss", "val_loss", "val_mse", "pca_mse", "mean_frame_mse", "samples_per_s", "seconds"):
+        assert summary[key] is not None and math.isfinite(summary[key]), key
+    # val_mse from the session equals the mean of its own per-frame timeline.
+    assert summary["val_mse"] == pytest.approx(float(snap.timeline_error.mean()), rel=1e-5)
+
+
+def test_stateful_walk_resets_at_each_sequence(monkeypatch):
+    from vaeviewer.models import builders
+
+    resets = []
+    real = builders.reset_states
+    monkeypatch.setattr(builders, "reset_states", lambda m: (resets.append(1), real(m)))
+    cfg = tiny_config(variant="convlstm", window=4, stride=4, stateful=True, batch_size=2, epochs=1, steps_per_epoch=None)
+    session, _, got = run_collect(cfg)
+    plan = session.data.train_streams
+    # one reset before each group of streams, at least, during training
+    assert len(resets) >= len(plan.groups)
+
+
+def test_run_directory_and_resume(tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny_config(out=str(out), epochs=1)
+    run_collect(cfg)
+    assert {"config.json", "history.jsonl", "last.keras", "best.keras"} <= {p.name for p in out.iterdir()}
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["epoch"] == 0
+    session, summary, _ = run_collect(tiny_config(out=str(out), epochs=3), resume=True)
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert rows[2]["global_step"] == 3 * rows[0]["global_step"]
+    assert summary["epochs"] == 3
+
+
+def test_stop_and_pause_from_another_thread():
+    cfg = tiny_config(epochs=50, steps_per_epoch=20, snapshot_interval_s=10.0)
+    got = []
+    paused_at = {}
+    session = TrainingSession(cfg, got.append)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(session.run()))
+    thread.start()
+    # wait for training to be under way
+    for _ in range(600):
+        if of_type(got, ev.BatchEnd):
+            break
+        threading.Event().wait(0.05)
+    session.pause()
+    threading.Event().wait(0.3)  # the batch in flight finishes
+    paused_at["n"] = len(of_type(got, ev.BatchEnd))
+    threading.Event().wait(0.5)
+    assert len(of_type(got, ev.BatchEnd)) == paused_at["n"], "no batch runs while paused"
+    assert session.paused
+    session.resume()
+    for _ in range(200):
+        if len(of_type(got, ev.BatchEnd)) > paused_at["n"]:
+            break
+        threading.Event().wait(0.05)
+    assert len(of_type(got, ev.BatchEnd)) > paused_at["n"], "training goes on after resume"
+    session.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert got[-1].reason == "stopped"
+    assert len(of_type(got, ev.BatchEnd)) < 50 * 20
+
+
+def test_nan_loss_stops_and_keeps_last_good_weights(tmp_path):
+    cfg = tiny_config(epochs=3, out=str(tmp_path / "run"))
+    got = []
+    state = {}
+
+    def listener(event):
+        got.append(event)
+        if isinstance(event, ev.EpochEnd) and event.epoch == 0:
+            # Fault injection: from now on a training step reports a NaN loss.
+            model = session.model
+            state["good"] = [w.copy() for w in model.get_weights()]
+            real = model.train_on_batch
+
+            def poisoned(x, **kw):
+                logs = real(x, **kw)
+                return {**logs, "loss": float("nan")}
+
+            model.train_on_batch = poisoned
+
+    session = TrainingSession(cfg, listener)
+    summary = session.run()
+    assert got[-1].reason == "diverged" and "NaN" in got[-1].message
+    assert summary["epochs"] == 1
+    for a, b in zip(session.model.get_weights(), state["good"]):
+        np.testing.assert_array_equal(a, b)
+    from vaeviewer.models.io import load_model
+
+    assert load_model(tmp_path / "run" / "last.keras") is not None
+
+
+def test_bad_settings_raise_user_errors():
+    with pytest.raises(VaeViewerError, match="stateful"):
+        TrainingSession(tiny_config(variant="conv2d", stateful=True)).run()
+    with pytest.raises(VaeViewerError, match="window"):
+        TrainingSession(tiny_config(variant="conv3d", window=500, stride=1)).run()
+
+
+def test_inspect_after_run_gives_requested_window():
+    cfg = tiny_config(variant="conv3d", window=4, stride=4, epochs=1)
+    session, _, _ = run_collect(cfg)
+    snap = session.inspect("train", 1, 7)
+    assert (snap.split, snap.sequence, snap.start) == ("train", 1, 7)
+    frames = session.data.train[1].frames[7:11].astype(np.float32) / 255
+    np.testing.assert_allclose(snap.inputs, frames, atol=1e-6)

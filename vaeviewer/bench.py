@@ -1,0 +1,55 @@
+"""`vaeviewer bench`: every performance figure of the project, measured side by side in one run."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+PARTS = ("windows", "models", "session", "gui")
+
+
+def _windows(quick: bool) -> dict[str, Any]:
+    from vaeviewer.data.bench import bench_windows
+
+    return bench_windows(n_frames=10000 if quick else 40000)
+
+
+def _models(quick: bool) -> dict[str, Any]:
+    from vaeviewer.models.bench import bench_models
+
+    return bench_models(steps=8 if quick else 30)
+
+
+def _session(quick: bool) -> dict[str, Any]:
+    from vaeviewer.training.bench import bench_session_overhead, bench_stateful
+
+    return {"stateful": bench_stateful(quick=quick), "overhead": bench_session_overhead(quick=quick)}
+
+
+def _gui(quick: bool) -> dict[str, Any]:
+    from vaeviewer.gui.bench import bench_gui
+
+    return bench_gui(seconds=8 if quick else 20)
+
+
+RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "models": _models, "session": _session, "gui": _gui}
+
+
+def run_bench(parts: Optional[list[str]] = None, quick: bool = False) -> dict[str, Any]:
+    """Run the chosen benchmark parts (all by default) and return their figures as one dict."""
+    from vaeviewer.errors import VaeViewerError
+
+    chosen = parts or list(PARTS)
+    unknown = [p for p in chosen if p not in RUNNERS]
+    if unknown:
+        raise VaeViewerError(f"bench: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    result: dict[str, Any] = {}
+    for part in chosen:
+        t0 = time.perf_counter()
+        try:
+            result[part] = RUNNERS[part](quick)
+        except Exception as exc:  # one failing part must not hide the others' figures
+            result[part] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
+        result[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    return result

@@ -1,0 +1,129 @@
+"""Files and folders -> a list of ``Sequence`` of frames (the data layer's entry point).
+
+What can be loaded (several paths give several sequences, in the order given):
+
+* ``.npy`` / ``.npz`` arrays (never unpickled); layouts in ``vaeviewer.data.arrays``;
+* a folder of images (png, jpg, jpeg, tif, tiff, bmp), one frame per file, natural sort order;
+* a multi-frame TIFF or GIF (any single image file gives a one-frame sequence);
+* a video file (mp4, avi, mov, mkv, webm, ...), decoded by imageio-ffmpeg's bundled ffmpeg.
+
+How pixel values are stored (uint8 for 8-bit data, float32 in [0, 1] otherwise, NaN refused,
+floats outside [0, 1] rescaled) is described in ``vaeviewer.data.convert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as _SequenceABC
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vaeviewer.data import arrays, media
+from vaeviewer.errors import VaeViewerError
+
+IMAGE_FILE_EXTS = (".gif", ".png", ".jpg", ".jpeg", ".bmp")
+TIFF_EXTS = (".tif", ".tiff")
+SUPPORTED = (".npy", ".npz", *TIFF_EXTS, *IMAGE_FILE_EXTS, *media.VIDEO_EXTS)
+
+
+@dataclass
+class Sequence:
+    """One sequence of frames.
+
+    Attributes:
+        name: label for messages and plots (file stem, ``stem[i]`` or ``stem:key``).
+        frames: (N, H, W) C-contiguous; uint8 (8-bit data) or float32 in [0, 1].
+        source_index: which loaded sequence these frames come from.
+        offset: index of ``frames[0]`` in that loaded sequence (set by the train/valid split).
+    """
+
+    name: str
+    frames: np.ndarray
+    source_index: int = 0
+    offset: int = 0
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return (int(self.frames.shape[1]), int(self.frames.shape[2]))
+
+
+def _check_frame_size(frame_size) -> tuple[int, int] | None:
+    if frame_size is None:
+        return None
+    try:
+        h, w = (int(v) for v in frame_size)
+    except (TypeError, ValueError):
+        raise VaeViewerError(f"frame size {frame_size!r}: give (height, width), e.g. 64x80") from None
+    if h < 1 or w < 1:
+        raise VaeViewerError(f"frame size {h}x{w}: height and width must be at least 1")
+    return (h, w)
+
+
+def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
+    if not path.exists():
+        raise VaeViewerError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return media.load_folder(path, frame_size)
+    ext = path.suffix.lower()
+    try:
+        if ext == ".npy":
+            return arrays.load_npy(path, frame_size)
+        if ext == ".npz":
+            return arrays.load_npz(path, frame_size)
+        if ext in TIFF_EXTS:
+            return arrays.load_tiff(path, frame_size)
+        if ext in IMAGE_FILE_EXTS:
+            return media.load_image_file(path, frame_size)
+        if ext in media.VIDEO_EXTS:
+            return media.load_video(path, frame_size)
+    except PermissionError:
+        raise VaeViewerError(f"{path}: permission denied; check the file's read permission") from None
+    except MemoryError:
+        raise VaeViewerError(f"{path}: not enough memory to load it; use a smaller --frame-size or fewer frames") from None
+    raise VaeViewerError(
+        f"{path}: unsupported file type {ext or '(no extension)'!r}; supported: {', '.join(SUPPORTED)} "
+        "or a folder of images"
+    )
+
+
+def load_sequences(
+    paths: _SequenceABC[str | Path] | str | Path,
+    frame_size: tuple[int, int] | None = None,
+) -> list[Sequence]:
+    """Load every path as one or more sequences, all with the same frame size.
+
+    Args:
+        paths: files or folders; a single path is accepted too.
+        frame_size: (H, W) to resize every frame to, or None to keep the native size.
+
+    Returns:
+        The sequences in path order, ``source_index`` = position in the list, ``offset`` 0.
+
+    Raises:
+        VaeViewerError: for any unreadable or unsuitable input, naming the file and the fix.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = list(paths)
+    if not paths:
+        raise VaeViewerError("no data paths given: name one or more files or folders, or use the demo data")
+    frame_size = _check_frame_size(frame_size)
+    loaded: list[tuple[str, np.ndarray]] = []
+    origin: list[str] = []
+    for p in paths:
+        got = _load_path(Path(p).expanduser(), frame_size)
+        loaded.extend(got)
+        origin.extend([str(p)] * len(got))
+    shapes = {tuple(frames.shape[1:]) for _, frames in loaded}
+    if len(shapes) > 1:
+        listing = "; ".join(f"{o}: {f.shape[1]}x{f.shape[2]}" for o, (_, f) in list(zip(origin, loaded))[:8])
+        h, w = max(shapes, key=lambda s: s[0] * s[1])
+        raise VaeViewerError(
+            f"the sequences have different frame sizes ({listing}); pass --frame-size HxW "
+            f"(e.g. --frame-size {h}x{w}) to resize them all to one size"
+        )
+    return [Sequence(name, frames, source_index=i, offset=0) for i, (name, frames) in enumerate(loaded)]

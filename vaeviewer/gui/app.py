@@ -1,0 +1,88 @@
+"""`vaeviewer gui`: build the QApplication and the main window, then run the event loop.
+
+Only Qt, pyqtgraph and numpy load here, so the window appears at once; TensorFlow is imported
+by the training thread when a run starts.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+from PyQt6.QtCore import QThreadPool, QTimer
+from PyQt6.QtWidgets import QApplication
+
+from vaeviewer.config import RunConfig, parse_frame_size
+from vaeviewer.errors import VaeViewerError
+
+
+def config_from_args(args: Any) -> RunConfig:
+    """A RunConfig from the `vaeviewer gui` arguments (missing attributes take the defaults)."""
+    paths = list(getattr(args, "paths", None) or [])
+    window = getattr(args, "window", None) or RunConfig.window
+    stateful = bool(getattr(args, "stateful", False))
+    stride = getattr(args, "stride", None)
+    if stride is None:
+        stride = window if stateful else 1
+    changes: dict[str, Any] = dict(
+        paths=paths, demo=bool(getattr(args, "demo", False)) or not paths,
+        variant=getattr(args, "variant", None) or RunConfig.variant,
+        window=int(window), stride=int(stride), stateful=stateful,
+    )
+    frame_size = getattr(args, "frame_size", None)
+    if frame_size:
+        changes["frame_size"] = parse_frame_size(frame_size) if isinstance(frame_size, str) else tuple(frame_size)
+    if getattr(args, "epochs", None):
+        changes["epochs"] = int(args.epochs)
+    config = RunConfig(**changes)
+    config.validate()
+    return config
+
+
+def ensure_app() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("vaeviewer")
+    app.setOrganizationName("vaeviewer")
+    return app
+
+
+def main_gui(args: Any) -> int:
+    """Open the app; with `autostart` train at once; with `quit_after` close after that long.
+
+    Raises:
+        VaeViewerError: a bad command-line setting (the CLI prints it and exits 2).
+    """
+    config = config_from_args(args)
+    app = ensure_app()
+    from vaeviewer.gui.main_window import MainWindow   # pyqtgraph options are set on this import
+
+    window = MainWindow(config)
+    window.show()
+    if getattr(args, "autostart", False):
+        QTimer.singleShot(0, window.start_run)
+    screenshot: Optional[str] = getattr(args, "screenshot", None)
+    quit_after = getattr(args, "quit_after", None)
+
+    def take_screenshot() -> None:
+        if screenshot and not getattr(window, "_screenshot_taken", False):
+            window._screenshot_taken = True
+            if not window.grab().save(screenshot):
+                print(f"vaeviewer: error: {screenshot}: could not save the screenshot", file=sys.stderr)
+
+    def finish() -> None:
+        take_screenshot()   # mid-training, before the run is stopped
+        window.close()      # stops a run first, then closes when its thread has ended
+
+    if quit_after is not None:
+        QTimer.singleShot(int(max(0.0, float(quit_after)) * 1000), finish)
+    app.aboutToQuit.connect(take_screenshot)
+    code = app.exec()
+    window.controller.stop()
+    window.controller.wait(60000)
+    QThreadPool.globalInstance().waitForDone(30000)
+    return int(code)
+
+
+__all__ = ["main_gui", "config_from_args", "ensure_app", "VaeViewerError"]

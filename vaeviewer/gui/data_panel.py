@@ -1,0 +1,156 @@
+"""Data panel: demo data or files/folders, loaded in a pool thread, with a one-glance summary.
+
+The loaded sequences are handed to the training session, so data is read once per choice of
+data, not once per run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+from vaeviewer.config import RunConfig
+from vaeviewer.errors import VaeViewerError
+
+FILE_FILTER = ("Sequences (*.npy *.npz *.tif *.tiff *.gif *.png *.jpg *.jpeg *.bmp *.mp4 *.avi *.mov *.mkv *.webm);;"
+               "All files (*)")
+
+
+def data_key(config: RunConfig) -> tuple:
+    """What identifies the loaded data: runs whose config has the same key reuse it."""
+    return (tuple(config.paths), bool(config.demo), config.frame_size,
+            getattr(config, "demo_sequences", None), getattr(config, "demo_frames", None), config.seed)
+
+
+def load_for_config(config: RunConfig) -> list:
+    """The sequences a config names (demo or files); raises VaeViewerError for bad data."""
+    if config.paths:
+        from vaeviewer.data.sources import load_sequences
+
+        return load_sequences(config.paths, config.frame_size)
+    from vaeviewer.data.demo import demo_sequences
+
+    return demo_sequences(config.demo_sequences, config.demo_frames,
+                          frame_size=config.frame_size or (64, 80), seed=config.seed)
+
+
+def summarize(sequences: list) -> str:
+    """A few lines about the loaded data (via vaeviewer.data.inspect.describe when present)."""
+    try:
+        from vaeviewer.data.inspect import describe
+
+        info: dict[str, Any] = describe(sequences)
+    except ImportError:
+        frames = [s.frames for s in sequences]
+        lo = min(float(np.min(f)) for f in frames)
+        hi = max(float(np.max(f)) for f in frames)
+        info = {"sequences": len(frames), "frames": sum(len(f) for f in frames),
+                "frame_shape": tuple(frames[0].shape[1:3]), "dtype": str(frames[0].dtype), "value_range": (lo, hi)}
+    lengths = [len(s) for s in sequences]
+    shape = info.get("frame_shape")
+    vr = info.get("value_range")
+    lines = [
+        f"{info.get('sequences', len(sequences))} sequence(s), {info.get('frames', sum(lengths))} frames",
+        f"frames {shape[0]}×{shape[1]} {info.get('dtype', '')}" if shape else "",
+        f"values {vr[0]:.3g} … {vr[1]:.3g}" if vr else "",
+        "lengths " + ", ".join(str(n) for n in lengths[:8]) + (" …" if len(lengths) > 8 else ""),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+class DataPanel(QWidget):
+    """Choose the data; `dataChosen(paths, demo)` when the user picks, `loaded()` when ready."""
+
+    dataChosen = pyqtSignal(list, bool)
+    loaded = pyqtSignal()
+    failed = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = QLabel("demo data")
+        self.source.setWordWrap(True)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color: #444;")
+        self.demo_button = QPushButton("Demo")
+        self.files_button = QPushButton("Files…")
+        self.folder_button = QPushButton("Folder…")
+        self.demo_button.setToolTip("built-in demo data: moving shapes")
+        self.files_button.setToolTip("one or more files: .npy/.npz, TIFF/GIF stacks, images, video")
+        self.folder_button.setToolTip("a folder of images (one frame per file, natural order)")
+        row = QHBoxLayout()
+        for b in (self.demo_button, self.files_button, self.folder_button):
+            row.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.source)
+        layout.addWidget(self.summary)
+        layout.addLayout(row)
+
+        self.sequences: Optional[list] = None
+        self.key: Optional[tuple] = None
+        self._worker = None
+        self._loading_key: Optional[tuple] = None
+        self.demo_button.clicked.connect(lambda: self.dataChosen.emit([], True))
+        self.files_button.clicked.connect(self._pick_files)
+        self.folder_button.clicked.connect(self._pick_folder)
+
+    def sequences_for(self, config: RunConfig) -> Optional[list]:
+        """The loaded sequences if they are what `config` names, else None (session loads)."""
+        return self.sequences if self.key == data_key(config) else None
+
+    @property
+    def loading(self) -> bool:
+        return self._worker is not None
+
+    def load(self, config: RunConfig) -> None:
+        """Load (in a pool thread) the data `config` names, unless it is loaded already."""
+        key = data_key(config)
+        if key == self.key or key == self._loading_key:
+            return
+        self.source.setText("demo data (moving shapes)" if not config.paths else "\n".join(config.paths))
+        self.summary.setText("loading…")
+        self._loading_key = key
+        worker = create_worker(load_for_config, config, _start_thread=False)
+        worker.returned.connect(lambda seqs, k=key: self._on_loaded(k, seqs))
+        worker.errored.connect(lambda exc, k=key: self._on_error(k, exc))
+        worker.finished.connect(lambda w=worker: self._on_finished(w))
+        self._worker = worker
+        worker.start()
+
+    def _on_loaded(self, key: tuple, sequences: list) -> None:
+        if key != self._loading_key:
+            return
+        self.sequences, self.key = sequences, key
+        try:
+            self.summary.setText(summarize(sequences))
+        except Exception as exc:  # a summary must never break loading
+            self.summary.setText(f"{len(sequences)} sequence(s) ({exc})")
+        self.loaded.emit()
+
+    def _on_error(self, key: tuple, exc: Exception) -> None:
+        if key != self._loading_key:
+            return
+        self._loading_key = None
+        text = str(exc) if isinstance(exc, VaeViewerError) else f"could not load the data: {exc!r}"
+        self.summary.setText(f"<span style='color:#b00'>{text}</span>")
+        self.failed.emit(text)
+
+    def _on_finished(self, worker) -> None:
+        if self._worker is worker:
+            self._worker = None
+            self._loading_key = None
+
+    def _pick_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open sequences", "", FILE_FILTER)
+        if paths:
+            self.dataChosen.emit(list(paths), False)
+
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if path:
+            self.dataChosen.emit([path], False)

@@ -1,0 +1,60 @@
+"""Exports from the window: strips as PNG (pyqtgraph exporter), latents and loss history as CSV."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
+
+from vaeviewer.errors import VaeViewerError
+
+HISTORY_COLUMNS = ("epoch", "loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl", "val_mse")
+
+
+def _open(path: str | Path, mode: str = "w"):
+    try:
+        return open(path, mode, newline="")
+    except OSError as exc:
+        raise VaeViewerError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def export_png(item: Any, path: str | Path, width: int | None = None) -> None:
+    """Render a pyqtgraph item or scene to a PNG; `width` in pixels (default: on-screen size)."""
+    exporter = pg.exporters.ImageExporter(item)
+    if width:
+        exporter.parameters()["width"] = int(width)
+    try:
+        exporter.export(str(path))
+    except OSError as exc:
+        raise VaeViewerError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
+    if not Path(path).exists():
+        raise VaeViewerError(f"{path}: the PNG could not be written (check the folder and the file name)")
+
+
+def write_latents_csv(path: str | Path, split: str, sequence: np.ndarray, frame: np.ndarray,
+                      latents: np.ndarray) -> int:
+    """One row per latent point: split, sequence, frame, z0..zK-1. Returns the number of rows."""
+    latents = np.asarray(latents)
+    with _open(path) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["split", "sequence", "frame", *[f"z{i}" for i in range(latents.shape[1])]])
+        for s, f, z in zip(sequence, frame, latents):
+            writer.writerow([split, int(s), int(f), *[f"{v:.6g}" for v in z]])
+    return len(latents)
+
+
+def write_history_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Per-epoch loss history (session.history rows), the known columns first."""
+    rows = list(rows)
+    extra = sorted({k for r in rows for k in r} - set(HISTORY_COLUMNS))
+    columns = [*HISTORY_COLUMNS, *extra]
+    with _open(path) as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: r.get(k, "") for k in columns})
+    return len(rows)

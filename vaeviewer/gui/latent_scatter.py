@@ -1,0 +1,179 @@
+"""Latent scatter: one point per window (z_mean), two chosen axes, coloured by time or sequence.
+
+The axes are either the first principal components of the latents (PC1/PC2, signs fixed so the
+picture does not flip between snapshots) or any two latent dimensions. Clicking a point emits
+`windowSelected(split, sequence, start)`; the window shown in the strips is ringed.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from vaeviewer.training import events as ev
+
+
+def principal_components(z: np.ndarray, k: int = 2) -> np.ndarray:
+    """Project rows of z on their first k principal axes (each axis' largest loading positive)."""
+    centred = z - z.mean(axis=0, keepdims=True)
+    if len(z) < 2:
+        return np.zeros((len(z), k))
+    _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+    axes = vt[:k]
+    signs = np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])
+    axes = axes * np.where(signs == 0, 1, signs)[:, None]
+    proj = centred @ axes.T
+    if proj.shape[1] < k:   # K == 1: pad with zeros
+        proj = np.hstack([proj, np.zeros((len(z), k - proj.shape[1]))])
+    return proj
+
+
+class LatentScatter(QWidget):
+    """Scatter of the latest snapshot's latents."""
+
+    windowSelected = pyqtSignal(str, int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.x_axis = QComboBox()
+        self.y_axis = QComboBox()
+        self.colour = QComboBox()
+        self.colour.addItems(["colour by time", "colour by sequence"])
+        self.x_axis.setToolTip("horizontal axis: a principal component or a latent dimension")
+        self.y_axis.setToolTip("vertical axis")
+        self.info = QLabel("")
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.points = pg.ScatterPlotItem(size=6, pen=None, hoverable=True, hoverSize=9,
+                                         hoverPen=pg.mkPen("k"), tip=self._tip)
+        self.selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen((220, 0, 0), width=2.5), brush=None, symbol="o")
+        self.selected.setZValue(10)
+        self.plot.addItem(self.points)
+        self.plot.addItem(self.selected)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("x"), self.x_axis, QLabel("y"), self.y_axis, self.colour, self.info):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.plot, 1)
+
+        self.latents: Optional[np.ndarray] = None
+        self.sequence_of: Optional[np.ndarray] = None
+        self.frame_of: Optional[np.ndarray] = None
+        self.split = "valid"
+        self.window = 1
+        self.xy = np.zeros((0, 2))
+        self._current: Optional[tuple[str, int, int]] = None
+        self._set_dims(0)
+
+        self.points.sigClicked.connect(self._on_clicked)
+        self.x_axis.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.y_axis.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.colour.currentIndexChanged.connect(lambda _i: self._redraw())
+
+    # ---- data -------------------------------------------------------------------------
+    def set_window(self, window: int) -> None:
+        self.window = max(1, int(window))
+
+    def set_snapshot(self, snap: ev.Snapshot) -> None:
+        """Take the latents of a snapshot (if it has any) and ring its detailed window."""
+        if snap.latents is not None and len(snap.latents):
+            z = np.asarray(snap.latents, dtype=np.float64)
+            self.latents = z
+            n = len(z)
+            self.sequence_of = (np.asarray(snap.latent_sequence) if snap.latent_sequence is not None
+                                else np.zeros(n, dtype=int))
+            self.frame_of = (np.asarray(snap.latent_frame) if snap.latent_frame is not None
+                             else np.arange(n))
+            self.split = getattr(snap, "latent_split", None) or "valid"
+            if self.x_axis.count() != z.shape[1] + 2:
+                self._set_dims(z.shape[1])
+            self._redraw(keep_selection=False)
+        self.set_current(snap.split, snap.sequence, snap.start)
+
+    def set_current(self, split: str, sequence: int, start: int) -> None:
+        """Ring the point of the window the strips show (nearest start in that sequence)."""
+        self._current = (split, int(sequence), int(start))
+        self._update_selected()
+
+    def index_of(self, sequence: int, start: int) -> int:
+        """Row of the latent nearest to (sequence, start); -1 if that sequence has none."""
+        if self.latents is None:
+            return -1
+        rows = np.flatnonzero(self.sequence_of == sequence)
+        if len(rows) == 0:
+            return -1
+        return int(rows[np.argmin(np.abs(self.frame_of[rows] - start))])
+
+    def select_index(self, i: int) -> None:
+        """Act as if point i was clicked."""
+        seq, frame = int(self.sequence_of[i]), int(self.frame_of[i])
+        self.set_current(self.split, seq, frame)
+        self.windowSelected.emit(self.split, seq, frame)
+
+    # ---- drawing ----------------------------------------------------------------------
+    def _set_dims(self, k: int) -> None:
+        names = ["PC1", "PC2"] + [f"z{i}" for i in range(k)]
+        for box, default in ((self.x_axis, 0), (self.y_axis, 1)):
+            box.blockSignals(True)
+            box.clear()
+            box.addItems(names)
+            box.setCurrentIndex(default)
+            box.blockSignals(False)
+
+    def _axis(self, box: QComboBox, pcs: Optional[np.ndarray]) -> np.ndarray:
+        i = box.currentIndex()
+        if i < 2:
+            return pcs[:, i]
+        return self.latents[:, i - 2]
+
+    def _redraw(self, keep_selection: bool = True) -> None:
+        z = self.latents
+        if z is None:
+            return
+        pcs = principal_components(z) if min(self.x_axis.currentIndex(), self.y_axis.currentIndex()) < 2 else None
+        self.xy = np.column_stack([self._axis(self.x_axis, pcs), self._axis(self.y_axis, pcs)])
+        by_sequence = self.colour.currentIndex() == 1
+        if by_sequence:
+            seqs = self.sequence_of.astype(int)
+            palette = [pg.mkBrush(pg.intColor(s, hues=max(8, int(seqs.max()) + 1), alpha=200))
+                       for s in range(int(seqs.max()) + 1)]
+            brushes = [palette[s] for s in seqs]
+        else:
+            t = self.frame_of.astype(float)
+            span = max(1.0, float(t.max() - t.min()))
+            cmap = pg.colormap.get("viridis")
+            lut = [pg.mkBrush(c) for c in cmap.getLookupTable(nPts=64, alpha=True)]
+            idx = ((t - t.min()) / span * 63).astype(int)
+            brushes = [lut[i] for i in idx]
+        self.points.setData(pos=self.xy, brush=brushes, data=np.arange(len(z)))
+        what = "sequence" if by_sequence else "first frame"
+        self.info.setText(f"{len(z)} {self.split} windows, colour = {what}")
+        self._update_selected()
+
+    def _update_selected(self) -> None:
+        i = -1
+        if self._current is not None and self._current[0] == self.split:
+            i = self.index_of(self._current[1], self._current[2])
+        if i < 0 or i >= len(self.xy):
+            self.selected.setData(pos=np.zeros((0, 2)))
+        else:
+            self.selected.setData(pos=self.xy[i: i + 1])
+        self.selected_index = i
+
+    def _tip(self, x: float, y: float, data) -> str:
+        i = int(data)
+        return f"sequence {int(self.sequence_of[i])}, frame {int(self.frame_of[i])}"
+
+    def _on_clicked(self, _item, points, _event=None) -> None:
+        if len(points):
+            self.select_index(int(points[0].data()))

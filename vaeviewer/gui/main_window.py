@@ -1,0 +1,395 @@
+"""The main window: settings dock on the left; loss, latents, strips and error timeline in splitters.
+
+The window owns a RunController (the training thread) and wires its signals to the widgets.
+Snapshots are rendered at most every `SNAPSHOT_MS` (the newest wins; the newest one carrying
+latents is kept apart so a later detail-only snapshot cannot drop it). All widget updates
+happen on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QDockWidget, QFileDialog, QGroupBox, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import qthrottled
+
+from vaeviewer.config import RunConfig
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui import exports
+from vaeviewer.gui.controls import RESTART_SETTINGS, ControlsPanel
+from vaeviewer.gui.data_panel import DataPanel
+from vaeviewer.gui.error_timeline import ErrorTimeline
+from vaeviewer.gui.frame_strips import FrameStrips
+from vaeviewer.gui.latent_scatter import LatentScatter
+from vaeviewer.gui.loss_plot import LossPlot
+from vaeviewer.gui.run_controller import RunController, SessionFactory
+from vaeviewer.gui.status import RunStatusBar
+from vaeviewer.training import events as ev
+
+SNAPSHOT_MS = 150
+
+
+class MainWindow(QMainWindow):
+    """One window: choose data and settings, train, and inspect what the model learned."""
+
+    def __init__(self, config: Optional[RunConfig] = None, session_factory: Optional[SessionFactory] = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("vaeviewer")
+        self.resize(1400, 900)
+        self.config = config or RunConfig(demo=True)
+        if not self.config.paths and not self.config.demo:
+            self.config = self.config.replace(demo=True)
+        self.controller = RunController(session_factory, parent=self)
+        self.history: list[dict] = []
+        self.last_error: Optional[str] = None
+        self.show_dialogs = True
+        self.confirm: Callable[[str], bool] = self._ask
+        self._restart_config: Optional[RunConfig] = None
+        self._closing = False
+        self._detail: Optional[ev.Snapshot] = None
+        self._with_latents: Optional[ev.Snapshot] = None
+        self._render_snapshot = qthrottled(self._render_snapshot_now, timeout=SNAPSHOT_MS)
+
+        # ---- widgets ----------------------------------------------------------------------
+        self.data_panel = DataPanel()
+        self.controls = ControlsPanel(self.config)
+        self.loss_plot = LossPlot()
+        self.scatter = LatentScatter()
+        self.strips = FrameStrips()
+        self.strips.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.timeline = ErrorTimeline()
+        self.status = RunStatusBar()
+        self.setStatusBar(self.status)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        for title, panel in (("Data", self.data_panel), ("Model and training", self.controls)):
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(panel)
+            side_layout.addWidget(box)
+        side_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        self.settings_dock = QDockWidget("Settings")
+        self.settings_dock.setObjectName("settings")
+        self.settings_dock.setWidget(scroll)
+        self.settings_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
+        self.settings_dock.setMinimumWidth(300)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(_titled("Loss", self.loss_plot))
+        top.addWidget(_titled("Latent space", self.scatter))
+        top.setSizes([600, 450])
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(top)
+        centre.addWidget(_titled("Frames", self.strips))
+        centre.addWidget(_titled("Error along the validation data", self.timeline))
+        centre.setSizes([380, 330, 170])
+        self.setCentralWidget(centre)
+        self._build_menus()
+
+        # ---- wiring -----------------------------------------------------------------------
+        c = self.controller
+        c.runStarted.connect(self._on_run_started)
+        c.baselines.connect(self.loss_plot.set_baselines)
+        c.batches.connect(self._on_batches)
+        c.epochEnd.connect(self._on_epoch)
+        c.snapshot.connect(self._on_snapshot)
+        c.runFinished.connect(self._on_run_finished)
+        c.message.connect(lambda text: self.status.showMessage(text, 5000))
+        c.failed.connect(self.show_error)
+        c.taskDone.connect(lambda text: self.status.showMessage(text, 5000))
+        c.runningChanged.connect(self._on_running_changed)
+        c.pausedChanged.connect(lambda p: self.controls.set_running(c.running, p))
+        self.controls.startClicked.connect(self.start_run)
+        self.controls.pauseClicked.connect(self.toggle_pause)
+        self.controls.stopClicked.connect(self.stop_run)
+        self.controls.settingChanged.connect(self._on_setting_changed)
+        self.data_panel.dataChosen.connect(self.set_data)
+        self.data_panel.failed.connect(self.show_error)
+        self.strips.windowRequested.connect(c.request_window)
+        self.scatter.windowSelected.connect(lambda split, seq, start: self.strips.select(split, seq, start))
+        self.timeline.frameClicked.connect(self._on_timeline_click)
+        self.data_panel.load(self.config)
+
+    # ---- menus --------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open &files…", self.data_panel._pick_files, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open f&older…", self.data_panel._pick_folder)
+        self._action(file_menu, "Use &demo data", lambda: self.set_data([], True))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Load settings…", lambda: self._ask_path(self.load_settings, "Load settings", "Settings (*.json)", save=False))
+        self._action(file_menu, "&Save settings…", lambda: self._ask_path(self.save_settings, "Save settings", "Settings (*.json)", ".json"))
+        file_menu.addSeparator()
+        self._action(file_menu, "Save &checkpoint…", lambda: self._ask_path(self.save_checkpoint, "Save checkpoint", "Keras model (*.keras)", ".keras"), QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Load checkpoint…", lambda: self._ask_path(self.load_checkpoint, "Load checkpoint", "Keras model (*.keras)", save=False))
+        file_menu.addSeparator()
+        self._action(file_menu, "Export strips as &PNG…", lambda: self._ask_path(self.export_strips_png, "Export strips", "PNG image (*.png)", ".png"))
+        self._action(file_menu, "Export latents as CSV…", lambda: self._ask_path(self.export_latents_csv, "Export latents", "CSV (*.csv)", ".csv"))
+        self._action(file_menu, "Export loss &history as CSV…", lambda: self._ask_path(self.export_history_csv, "Export loss history", "CSV (*.csv)", ".csv"))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        run_menu = bar.addMenu("&Run")
+        self._action(run_menu, "&Start", self.start_run, QKeySequence("F5"))
+        self._action(run_menu, "&Pause / resume", self.toggle_pause, QKeySequence("F6"))
+        self._action(run_menu, "S&top", self.stop_run, QKeySequence("Shift+F5"))
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.settings_dock.toggleViewAction())
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _ask_path(self, handler: Callable[[str], None], title: str, filt: str, suffix: str = "", save: bool = True) -> None:
+        if save:
+            path, _ = QFileDialog.getSaveFileName(self, title, "", filt)
+            if path and suffix and not path.endswith(suffix):
+                path += suffix
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, "", filt)
+        if path:
+            handler(path)
+
+    # ---- run control ----------------------------------------------------------------------
+    def current_config(self) -> RunConfig:
+        """The config a Start would use: the panel's settings over the data/hidden settings."""
+        return self.controls.config(self.config)
+
+    def start_run(self) -> bool:
+        """Validate the settings and start training; False (and a dialog) if they are wrong."""
+        if self.controller.running:
+            return False
+        try:
+            cfg = self.current_config().validate()
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return False
+        self.config = cfg
+        self.controller.start(cfg, self.data_panel.sequences_for(cfg))
+        self.controls.set_running(True)
+        self.status.showMessage("starting…")
+        return True
+
+    def stop_run(self) -> None:
+        self._restart_config = None
+        if self.controller.running:
+            self.status.showMessage("stopping after this batch…")
+            self.controller.stop()
+
+    def toggle_pause(self) -> None:
+        if not self.controller.running:
+            return
+        if self.controller.paused:
+            self.controller.resume()
+            self.status.showMessage("resumed", 3000)
+        else:
+            self.controller.pause()
+            self.status.showMessage("paused")
+
+    def restart_with(self, config: RunConfig) -> None:
+        """Stop the current run and start `config` as soon as it has ended."""
+        try:
+            config.validate()
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return
+        self._restart_config = config
+        self.status.showMessage("restarting with the new setting…")
+        self.controller.stop()
+
+    def set_data(self, paths: list, demo: bool) -> None:
+        self.config = self.config.replace(paths=list(paths), demo=bool(demo or not paths))
+        self.data_panel.load(self.config)
+        if self.controller.running:
+            self.status.showMessage("the new data is used from the next Start", 8000)
+
+    def _on_setting_changed(self, name: str) -> None:
+        if not self.controller.running or self._closing:
+            return
+        running = self.controller.config
+        wanted = self.current_config()
+        if name in RESTART_SETTINGS and running is not None:
+            old = (running.variant, running.window, running.stride, running.stateful)
+            new = (wanted.variant, wanted.window, wanted.stride, wanted.stateful)
+            if old == new:
+                return
+            text = (f"Changing {name} changes what the model sees, so the running model cannot adopt it.\n\n"
+                    "Stop this run and start a new one with the new setting? "
+                    "The current curves stay, faded, for comparison.")
+            if self.confirm(text):
+                self.restart_with(wanted)
+            else:
+                self.controls.set_config(running)
+                self.controls.set_running(True, self.controller.paused)
+        else:
+            self.status.showMessage(f"{name}: applies from the next Start (the running model keeps its setting)", 8000)
+
+    def _ask(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "Restart the run?", text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_error(self, text: str) -> None:
+        """A user-facing error: in the status bar, and in a (non-blocking) dialog."""
+        self.last_error = text
+        self.status.showMessage(text, 15000)
+        if self.show_dialogs:
+            box = QMessageBox(QMessageBox.Icon.Warning, "vaeviewer", text, QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
+    # ---- events from the training thread (queued to here) --------------------------------
+    def _on_run_started(self, started: ev.RunStarted) -> None:
+        self.history = []
+        self._detail = self._with_latents = None
+        window = int(started.config.get("window", 1))
+        self.loss_plot.begin_run(started)
+        self.status.run_started(started)
+        self.strips.set_lengths(started.train_lengths, started.valid_lengths, window)
+        self.scatter.set_window(window)
+        variant = started.config.get("variant", "")
+        mode = " stateful" if started.config.get("stateful") else ""
+        self.setWindowTitle(f"vaeviewer: {variant}{mode}, window {window}, {started.n_sequences} sequence(s)")
+
+    def _on_batches(self, batches: list) -> None:
+        self.loss_plot.add_batches(batches)
+        self.status.batches(batches)
+
+    def _on_epoch(self, epoch: ev.EpochEnd) -> None:
+        self.loss_plot.add_epoch(epoch)
+        row = {"epoch": epoch.epoch, **epoch.train, **{f"val_{k}": v for k, v in (epoch.valid or {}).items()}}
+        self.history.append(row)
+
+    def _on_snapshot(self, snap: ev.Snapshot) -> None:
+        self._detail = snap
+        if snap.latents is not None or snap.timeline_error is not None:
+            self._with_latents = snap
+        self._render_snapshot()
+
+    def _render_snapshot_now(self) -> None:
+        full, self._with_latents = self._with_latents, None
+        if full is not None:
+            self.scatter.set_snapshot(full)
+            self.timeline.set_snapshot(full)
+        snap = self._detail
+        if snap is None:
+            return
+        self.strips.show_snapshot(snap)
+        self.scatter.set_current(snap.split, snap.sequence, snap.start)
+        self.timeline.show_window(snap.split, snap.sequence, snap.start, len(snap.inputs))
+
+    def _on_run_finished(self, finished: ev.RunFinished) -> None:
+        self.status.run_finished(finished)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self.controls.set_running(running, self.controller.paused)
+        if running:
+            return
+        if self._closing:
+            self.close()
+            return
+        if self._restart_config is not None:
+            cfg, self._restart_config = self._restart_config, None
+            self.config = cfg
+            self.controls.set_config(cfg)
+            self.controller.start(cfg, self.data_panel.sequences_for(cfg))
+            self.controls.set_running(True)
+
+    def _on_timeline_click(self, split: str, sequence: int, frame: int) -> None:
+        # Centre the clicked frame in the window shown.
+        self.strips.select(split, sequence, max(0, frame - self.strips.window // 2))
+
+    # ---- files --------------------------------------------------------------------------
+    def save_settings(self, path: str) -> None:
+        try:
+            Path(path).write_text(self.current_config().to_json())
+        except OSError as exc:
+            self.show_error(f"{path}: cannot write the settings ({exc.strerror})")
+            return
+        self.status.showMessage(f"settings saved to {path}", 5000)
+
+    def load_settings(self, path: str) -> None:
+        try:
+            cfg = RunConfig.load(path)
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return
+        self.config = cfg
+        self.controls.set_config(cfg)
+        self.data_panel.load(cfg)
+        self.status.showMessage(f"settings loaded from {path}" + (" (apply at the next Start)" if self.controller.running else ""), 5000)
+
+    def save_checkpoint(self, path: str) -> None:
+        self.controller.save_checkpoint(path)
+
+    def load_checkpoint(self, path: str) -> None:
+        self.controller.load_checkpoint(path)
+
+    def export_strips_png(self, path: str) -> None:
+        if self.strips.snapshot is None:
+            self.show_error("nothing to export yet: the strips fill once training has started")
+            return
+        try:
+            exports.export_png(self.strips.graphics.scene(), path, width=max(1200, self.strips.graphics.width()))
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return
+        self.status.showMessage(f"strips saved to {path}", 5000)
+
+    def export_latents_csv(self, path: str) -> None:
+        s = self.scatter
+        if s.latents is None:
+            self.show_error("no latents yet: they appear after the first epoch")
+            return
+        try:
+            n = exports.write_latents_csv(path, s.split, s.sequence_of, s.frame_of, s.latents)
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return
+        self.status.showMessage(f"{n} latent rows saved to {path}", 5000)
+
+    def export_history_csv(self, path: str) -> None:
+        rows = self.controller.history() or self.history
+        try:
+            n = exports.write_history_csv(path, rows)
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return
+        self.status.showMessage(f"{n} epoch rows saved to {path}", 5000)
+
+    # ---- closing --------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """During training: stop the run, close once its thread has ended (never kill it)."""
+        if self.controller.running:
+            self._closing = True
+            self._restart_config = None
+            self.status.showMessage("stopping the run before closing…")
+            self.controller.stop()
+            event.ignore()
+            return
+        event.accept()
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(widget)
+    return box
