@@ -95,7 +95,7 @@ def _read_header(fp, label: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
     except (ValueError, EOFError, OSError, SyntaxError) as exc:
         raise VaeViewerError(
-            f"{label}: not a readable NumPy array file ({exc}); if it is a pickle, vaeviewer never "
+            f"{label}: not a readable NumPy array file ({convert.brief(exc)}); if it is a pickle, vaeviewer never "
             "unpickles files: save the frames with np.save / np.savez"
         ) from None
     return tuple(int(s) for s in shape), fortran, dtype
@@ -120,7 +120,7 @@ def load_npy(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise VaeViewerError(f"{label}: cannot read the array ({exc})") from None
+        raise VaeViewerError(f"{label}: cannot read the array ({convert.brief(exc)})") from None
     return array_to_sequences(arr, label, path.stem, frame_size)
 
 
@@ -152,7 +152,7 @@ def load_npz(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
                 out.extend(array_to_sequences(raw, mlabel, f"{path.stem}:{key}", frame_size))
                 del raw
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise VaeViewerError(f"{label}: not a readable .npz archive (damaged or truncated: {exc})") from None
+        raise VaeViewerError(f"{label}: not a readable .npz archive (damaged or truncated: {convert.brief(exc)})") from None
     return out
 
 
@@ -193,5 +193,5 @@ def load_tiff(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     except MemoryError:
         raise VaeViewerError(f"{label}: not enough memory to read this TIFF") from None
     except Exception as exc:  # tifffile raises many types for damaged files
-        raise VaeViewerError(f"{label}: cannot read the TIFF (damaged or truncated? {exc})") from None
+        raise VaeViewerError(f"{label}: cannot read the TIFF (damaged or truncated? {convert.brief(exc)})") from None
     return array_to_sequences(raw, label, path.stem, frame_size)

@@ -53,6 +53,13 @@ U16 = Plan(np.float32, 0.0, 65535.0)
 UNIT = Plan(np.float32, 0.0, 1.0)
 
 
+def brief(exc: BaseException) -> str:
+    """First line of an exception's message, at most 200 characters (messages stay one line)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text[:200]
+
+
 def natural_key(name: str) -> list:
     """Sort key so that 'frame2' comes before 'frame10' (case-insensitive)."""
     parts = re.split(r"(\d+)", name.lower())

@@ -6,6 +6,7 @@ decoded one at a time into a growing buffer, so memory stays close to the stored
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from vaeviewer.errors import VaeViewerError
 FOLDER_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv")
 # errors Pillow raises for files it cannot decode
+log = logging.getLogger("vaeviewer.data")
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
@@ -57,7 +59,7 @@ def read_image_frame(path: Path) -> np.ndarray:
     except Image.DecompressionBombWarning:
         raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
     except Exception as exc:  # Pillow and tifffile raise many types for damaged files
-        raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {exc})") from None
+        raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
 
 
 def load_folder(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
@@ -65,7 +67,7 @@ def load_folder(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     try:
         entries = [p for p in path.iterdir() if not p.name.startswith(".")]
     except OSError as exc:
-        raise VaeViewerError(f"{path}: cannot list the folder ({exc.strerror})") from None
+        raise VaeViewerError(f"{path}: cannot list the folder ({convert.brief(exc)})") from None
     files = [p for p in entries if p.is_file()]
     images = sorted((p for p in files if p.suffix.lower() in FOLDER_IMAGE_EXTS), key=lambda p: convert.natural_key(p.name))
     if not entries:
@@ -102,7 +104,7 @@ def load_image_file(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     except Image.DecompressionBombWarning:
         raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
     except _PIL_ERRORS as exc:
-        raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {exc})") from None
+        raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
     return [(path.stem, collector.finish())]
 
 
@@ -116,9 +118,10 @@ def load_video(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
         try:
             meta = next(reader)
         except (OSError, RuntimeError, StopIteration) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no video stream"
+            first = convert.brief(exc)
             raise VaeViewerError(
-                f"{label}: cannot open the video ({first}); is it a video file ffmpeg can decode?"
+                f"{label}: cannot open the video ({first}): not a video ffmpeg can decode, "
+                "or damaged/truncated; check the file or convert it (e.g. to mp4)"
             ) from None
         w, h = (int(v) for v in meta.get("size", (0, 0)))
         if w <= 0 or h <= 0:
@@ -137,12 +140,15 @@ def load_video(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
                 collector.add(frame.reshape(h, w), f"{label} (frame {i})")
                 i += 1
         except (OSError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            first = convert.brief(exc)
             raise VaeViewerError(
                 f"{label}: the video breaks off after {i} frames ({first}); it is damaged or truncated"
             ) from None
         if i == 0:
             raise VaeViewerError(f"{label}: the video holds zero frames")
+        if 0 < fps * duration < 1e8 and i < 0.9 * fps * duration - 1:
+            log.warning("%s: decoded %d frames, but the header announces about %d; the file may be truncated",
+                        label, i, int(fps * duration))
         return [(path.stem, collector.finish())]
     finally:
         reader.close()  # stops the ffmpeg process

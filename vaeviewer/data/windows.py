@@ -136,7 +136,11 @@ def split_sequences(
         )
     n_valid = min(len(sequences) - 1, math.ceil(valid_fraction * len(sequences)))
     for s in sequences:
-        check(s.name, "the", len(s), "drop that sequence")
+        if len(s) < min_frames:
+            raise VaeViewerError(
+                f"sequence {s.name} has {len(s)} frames, fewer than the window {min_frames}; "
+                "lower the window or drop that sequence"
+            )
     cut = len(sequences) - n_valid
     return [part(s, 0, len(s)) for s in sequences[:cut]], [part(s, 0, len(s)) for s in sequences[cut:]]
 

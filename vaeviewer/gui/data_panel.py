@@ -115,7 +115,7 @@ class DataPanel(QWidget):
         self.source.setText("demo data (moving shapes)" if not config.paths else "\n".join(config.paths))
         self.summary.setText("loading…")
         self._loading_key = key
-        worker = create_worker(load_for_config, config, _start_thread=False)
+        worker = create_worker(load_for_config, config, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda seqs, k=key: self._on_loaded(k, seqs))
         worker.errored.connect(lambda exc, k=key: self._on_error(k, exc))
         worker.finished.connect(lambda w=worker: self._on_finished(w))

@@ -26,6 +26,7 @@ class ErrorTimeline(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "MSE")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", "validation frame (sequences concatenated)")
         self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.plot.setClipToView(True)

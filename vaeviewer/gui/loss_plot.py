@@ -77,26 +77,27 @@ class LossPlot(QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setClipToView(True)
         self.loss_plot.setDownsampling(auto=True, mode="peak")
-        legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-        mse_legend = self.mse_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        mse_legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        for p in (self.loss_plot, self.mse_plot):
+            p.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
 
         self.batch_curve = self.loss_plot.plot(pen=_pen(TRAIN, 1, 70), name="batch loss")
         self.train_curve = self.loss_plot.plot(pen=_pen(TRAIN, 2.5), symbol="o", symbolSize=5,
                                                symbolBrush=TRAIN, symbolPen=None, name="train loss")
         self.valid_curve = self.loss_plot.plot(pen=_pen(VALID, 2.5), symbol="o", symbolSize=5,
                                                symbolBrush=VALID, symbolPen=None, name="valid loss")
-        self.recon_curves = (self.loss_plot.plot(pen=_pen(RECON, 1.5), name="reconstruction"),
+        # Added to the legend only while shown (see _update_visibility).
+        self.recon_curves = (self.loss_plot.plot(pen=_pen(RECON, 1.5)),
                              self.loss_plot.plot(pen=_pen(RECON, 1.5, dash=True)))
-        self.kl_curves = (self.loss_plot.plot(pen=_pen(KL, 1.5), name="KL"),
+        self.kl_curves = (self.loss_plot.plot(pen=_pen(KL, 1.5)),
                           self.loss_plot.plot(pen=_pen(KL, 1.5, dash=True)))
         self.mse_curve = self.mse_plot.plot(pen=_pen(VALID, 2.5), symbol="o", symbolSize=5,
-                                            symbolBrush=VALID, symbolPen=None, name="valid MSE")
+                                            symbolBrush=VALID, symbolPen=None)
         self.pca_line = pg.InfiniteLine(angle=0, pen=_pen((120, 60, 160), 1.5, dash=True), movable=False,
-                                        label="PCA", labelOpts={"position": 0.85, "color": (120, 60, 160)})
+                                        label="PCA", labelOpts={"position": 0.9, "color": (120, 60, 160), "anchors": [(1, 1), (1, 1)]})
         self.mean_line = pg.InfiniteLine(angle=0, pen=_pen((90, 90, 90), 1.5, dash=True), movable=False,
-                                         label="mean frame", labelOpts={"position": 0.6, "color": (90, 90, 90)})
+                                         label="mean frame", labelOpts={"position": 0.6, "color": (90, 90, 90), "anchors": [(1, 0), (1, 0)]})
         for line in (self.pca_line, self.mean_line):
             line.setVisible(False)
             self.mse_plot.addItem(line, ignoreBounds=False)
@@ -212,10 +213,14 @@ class LossPlot(QWidget):
                 item.getViewBox().removeItem(item) if item.getViewBox() else None
 
     def _update_visibility(self) -> None:
-        for c in self.recon_curves:
-            c.setVisible(self.show_recon.isChecked())
-        for c in self.kl_curves:
-            c.setVisible(self.show_kl.isChecked())
+        for box, curves, name in ((self.show_recon, self.recon_curves, "reconstruction"),
+                                  (self.show_kl, self.kl_curves, "KL")):
+            on = box.isChecked()
+            for c in curves:
+                c.setVisible(on)
+            self.legend.removeItem(curves[0])
+            if on:
+                self.legend.addItem(curves[0], name)
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)

@@ -268,7 +268,7 @@ class RunController(QObject):
 
     def _launch(self, func: Callable[[], Any], on_done: Callable[[Any], None],
                 on_error: Callable[[Exception], None]) -> None:
-        worker = create_worker(func, _start_thread=False)
+        worker = create_worker(func, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(on_done)
         worker.errored.connect(on_error)
         self._workers.append(worker)

@@ -38,6 +38,7 @@ from keras import layers
 from vaeviewer.config import VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
+from vaeviewer.models.layers import SubPixelConvTranspose
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
 # The inference helpers live in their own module; they are part of this module's public API.
@@ -114,9 +115,9 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     y = layers.Dense(gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
     y = layers.Reshape((gh, gw, filters[-1]))(y)
     for i, f in enumerate(reversed(filters)):
-        y = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}",
-                                   **_conv_kwargs(seed, 20 + i))(y)
-    y = layers.Conv2DTranspose(1, 3, padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+        y = SubPixelConvTranspose(f, 3, strides=2, rank=2, activation="relu", name=f"deconv_{i}",
+                                  **_conv_kwargs(seed, 20 + i))(y)
+    y = SubPixelConvTranspose(1, 3, strides=1, rank=2, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
@@ -166,9 +167,9 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     y = layers.Dense(gt * gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
     y = layers.Reshape((gt, gh, gw, filters[-1]))(y)
     for i, (f, st) in enumerate(zip(reversed(filters), reversed(t_strides))):
-        y = layers.Conv3DTranspose(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
-                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
-    y = layers.Conv3DTranspose(1, (kt, 3, 3), padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+        y = SubPixelConvTranspose(f, (kt, 3, 3), strides=(st, 2, 2), rank=3, activation="relu",
+                                  name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
+    y = SubPixelConvTranspose(1, (kt, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
@@ -210,9 +211,9 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     y = layers.Reshape((window, gh, gw, f_last))(y)
     y = lstm("decoder_lstm", return_sequences=True, index=80)(y)
     for i, f in enumerate(reversed(filters)):
-        y = layers.Conv3DTranspose(f, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
-                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
-    y = layers.Conv3DTranspose(1, (1, 3, 3), padding="same", name="to_pixels", **_conv_kwargs(seed, 40))(y)
+        y = SubPixelConvTranspose(f, (1, 3, 3), strides=(1, 2, 2), rank=3, activation="relu",
+                                  name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
+    y = SubPixelConvTranspose(1, (1, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)

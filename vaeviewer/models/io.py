@@ -20,8 +20,13 @@ import keras
 
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
+from vaeviewer.models.layers import SubPixelConvTranspose
 
-CUSTOM_OBJECTS = {"vaeviewer>VAE": VAE, "vaeviewer>Sampling": Sampling}
+CUSTOM_OBJECTS = {
+    "vaeviewer>VAE": VAE,
+    "vaeviewer>Sampling": Sampling,
+    "vaeviewer>SubPixelConvTranspose": SubPixelConvTranspose,
+}
 
 # Serialization markers Keras writes for plain Python values (no code behind them).
 _VALUE_MARKERS = {"__tuple__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__", "__tensor__"}

@@ -51,6 +51,8 @@ class TrainingSession:
         listener: callable receiving each event; called from the thread that runs `run()`.
         sequences: already-loaded sequences (the GUI loads data once); None = load from config.
         resume: continue the run stored in `config.out` (its config, history and last.keras).
+        strategy: a tf.distribute strategy; None = MirroredStrategy when several GPUs are
+            visible (stateless runs), else none.
     """
 
     def __init__(
@@ -60,11 +62,14 @@ class TrainingSession:
         *,
         sequences: Optional[list] = None,
         resume: bool = False,
+        strategy: Any = None,
     ):
         self.config = config
         self.listener = listener or (lambda event: None)
         self._given_sequences = sequences
         self._resume = resume
+        self.strategy = strategy
+        self.replicas = 1
         self._stop = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
@@ -149,6 +154,9 @@ class TrainingSession:
         self.data = self._prepare_data(cfg)
         self._check_stop()
 
+        from vaeviewer.quiet import import_tensorflow
+
+        import_tensorflow()
         from vaeviewer.models import precision as prec
 
         self.precision = prec.apply_precision(cfg.precision)
@@ -268,6 +276,14 @@ class TrainingSession:
             model = load_model(self._rundir.last_model)
             self.global_step = int(self.history[-1].get("global_step", 0)) if self.history else 0
             return model
+        if self.strategy is None and not cfg.stateful:
+            from vaeviewer.training.distribute import choose_strategy
+
+            self.strategy = choose_strategy()
+        if self.strategy is not None:
+            self.replicas = int(self.strategy.num_replicas_in_sync)
+            with self.strategy.scope():
+                return builders.build_from_config(cfg, self.data.frame_shape)
         return builders.build_from_config(cfg, self.data.frame_shape)
 
     def _viewer_model(self):
@@ -344,7 +360,7 @@ class TrainingSession:
                     if reset:
                         builders.reset_states(model)
                     t0 = time.perf_counter()
-                    logs = model.train_on_batch(x, return_dict=True)
+                    logs = model.train_on_batch(self._distribute(x), return_dict=True)
                     dt = time.perf_counter() - t0
                     train_seconds += dt
                     values = np.array([logs["loss"], logs["reconstruction"], logs["kl"]], dtype=np.float64)
@@ -392,6 +408,17 @@ class TrainingSession:
         summary["reason"] = reason
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
+
+    def _distribute(self, x: np.ndarray):
+        """Under a multi-replica strategy, give each replica its own slice of the batch."""
+        if self.replicas <= 1 or len(x) < self.replicas:
+            return x
+        import tensorflow as tf
+
+        n = self.replicas
+        return self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group :: n])
+        )
 
     def _set_kl_weight(self, epoch: int) -> None:
         warm = self.config.kl_warmup_epochs
@@ -643,6 +670,7 @@ class TrainingSession:
             "seconds": seconds,
             "precision": self.precision,
             "device": self.device,
+            "replicas": self.replicas,
             "out": str(cfg.out) if cfg.out else None,
         }
 

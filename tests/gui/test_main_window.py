@@ -1,0 +1,172 @@
+"""The main window driven end to end on a fake session (fast; no TensorFlow)."""
+
+import json
+import subprocess
+import sys
+
+from PyQt6.QtCore import Qt
+
+from vaeviewer.errors import VaeViewerError
+
+from gui_fakes import FakeSession
+
+
+def run_to_end(qtbot, window, timeout=10000):
+    with qtbot.waitSignal(window.controller.runFinished, timeout=timeout):
+        assert window.start_run()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=timeout)
+    qtbot.waitUntil(lambda: window.strips.snapshot is not None and window.scatter.latents is not None, timeout=timeout)
+
+
+def test_run_fills_every_view(qtbot, fake_window):
+    w = fake_window
+    run_to_end(qtbot, w)
+    assert w.loss_plot.batch_data().shape[0] == 10
+    assert w.loss_plot.epoch_data().shape[0] == 2
+    assert w.strips.images[0].image is not None
+    assert len(w.scatter.points.data) > 0
+    assert w.timeline.error is not None
+    assert w.status.progress.value() == w.status.progress.maximum()
+    assert len(w.history) == 2
+    assert w.controls.start_button.isEnabled() and not w.controls.stop_button.isEnabled()
+
+
+def test_scatter_click_after_run_inspects_and_changes_strips(qtbot, fake_window):
+    w = fake_window
+    run_to_end(qtbot, w)
+    before = w.strips.snapshot
+    i = next(j for j in range(len(w.scatter.frame_of)) if w.scatter.frame_of[j] > 0 and w.scatter.sequence_of[j] == 1)
+    with qtbot.waitSignal(w.controller.snapshot, timeout=5000) as sig:
+        w.scatter.select_index(i)
+    snap = sig.args[0]
+    assert (snap.sequence, snap.start) == (1, int(w.scatter.frame_of[i]))
+    assert FakeSession.instances[-1].inspected[-1] == ("valid", 1, int(w.scatter.frame_of[i]))
+    qtbot.waitUntil(lambda: w.strips.snapshot is not before and w.strips.snapshot.start == snap.start)
+    assert w.strips.sequence.value() == 1
+    assert w.scatter.selected_index == i
+
+
+def test_selection_during_training_uses_request_snapshot(qtbot, fake_window):
+    w = fake_window
+    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    cfg = w.config.replace(epochs=20)
+    w.config = cfg
+    w.controls.set_config(cfg)
+    w.start_run()
+    qtbot.waitUntil(lambda: w.scatter.latents is not None, timeout=5000)
+    w.strips.select("valid", 1, 12)
+    qtbot.waitUntil(lambda: w.strips.snapshot is not None and w.strips.snapshot.start == 12, timeout=5000)
+    assert w.controller.running
+    w.stop_run()
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=5000)
+
+
+def test_window_change_during_run_restarts_after_confirmation(qtbot, fake_window):
+    w = fake_window
+    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.config = w.config.replace(epochs=50)
+    w.controls.set_config(w.config)
+    asked = []
+    w.confirm = lambda text: asked.append(text) or False
+    with qtbot.waitSignal(w.controller.runStarted, timeout=5000):
+        w.start_run()
+    w.controls.window.setValue(6)                 # declined: the control goes back
+    assert asked and w.controls.window.value() == 4 and w.controller.config.window == 4
+    w.confirm = lambda text: True
+    with qtbot.waitSignal(w.controller.runStarted, timeout=10000) as sig:
+        w.controls.window.setValue(6)
+    assert sig.args[0].config["window"] == 6
+    assert w.loss_plot.earlier_runs == 1          # the first run's curves stay, faded
+    assert w.strips.window == 6
+    w.stop_run()
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=5000)
+
+
+def test_stateful_toggle_restarts_convlstm(qtbot, fake_window):
+    w = fake_window
+    assert not w.controls.stateful.isEnabled()    # conv2d
+    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.config = w.config.replace(variant="convlstm", epochs=50)
+    w.controls.set_config(w.config)
+    assert w.controls.stateful.isEnabled()
+    w.confirm = lambda text: True
+    with qtbot.waitSignal(w.controller.runStarted, timeout=5000):
+        w.start_run()
+    with qtbot.waitSignal(w.controller.runStarted, timeout=10000) as sig:
+        w.controls.stateful.setChecked(True)
+    cfg = sig.args[0].config
+    assert cfg["stateful"] and cfg["stride"] == cfg["window"]
+    w.stop_run()
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=5000)
+
+
+def test_pause_resume_stop(qtbot, fake_window):
+    w = fake_window
+    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.config = w.config.replace(epochs=50)
+    w.controls.set_config(w.config)
+    with qtbot.waitSignal(w.controller.runStarted, timeout=5000):
+        w.start_run()
+    qtbot.mouseClick(w.controls.pause_button, Qt.MouseButton.LeftButton)
+    assert FakeSession.instances[-1].paused and w.controls.pause_button.text() == "Resume"
+    qtbot.mouseClick(w.controls.pause_button, Qt.MouseButton.LeftButton)
+    assert not FakeSession.instances[-1].paused
+    with qtbot.waitSignal(w.controller.runFinished, timeout=5000) as sig:
+        qtbot.mouseClick(w.controls.stop_button, Qt.MouseButton.LeftButton)
+    assert sig.args[0].reason == "stopped"
+
+
+def test_close_during_training_stops_and_joins(qtbot, fake_window):
+    w = fake_window
+    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.config = w.config.replace(epochs=50)
+    w.controls.set_config(w.config)
+    with qtbot.waitSignal(w.controller.runStarted, timeout=5000):
+        w.start_run()
+    w.close()
+    assert w.isVisible()                          # waits for the run to stop first
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    assert not w.controller.running and FakeSession.instances[-1]._stop.is_set()
+
+
+def test_errors_go_to_a_dialog_not_a_traceback(qtbot, fake_window):
+    w = fake_window
+
+    def broken(config, listener, sequences=None):
+        raise VaeViewerError("data.npy: not a sequence of frames")
+
+    w.controller._factory = broken
+    with qtbot.waitSignal(w.controller.failed, timeout=5000):
+        w.start_run()
+    assert w.last_error == "data.npy: not a sequence of frames"
+    qtbot.waitUntil(lambda: not w.controller.running)
+    w.config = w.config.replace(valid_fraction=0.95)     # a bad setting from a settings file
+    assert not w.start_run()
+    assert "valid_fraction" in w.last_error and not w.controller.running
+
+
+def test_settings_checkpoint_and_exports(qtbot, fake_window, tmp_path):
+    w = fake_window
+    run_to_end(qtbot, w)
+    w.controls.latent_dim.setValue(9)
+    w.save_settings(str(tmp_path / "s.json"))
+    assert json.loads((tmp_path / "s.json").read_text())["latent_dim"] == 9
+    w.controls.latent_dim.setValue(3)
+    w.load_settings(str(tmp_path / "s.json"))
+    assert w.controls.latent_dim.value() == 9
+    with qtbot.waitSignal(w.controller.taskDone, timeout=5000):
+        w.save_checkpoint(str(tmp_path / "m.keras"))
+    assert (tmp_path / "m.keras").exists()
+    w.export_strips_png(str(tmp_path / "strips.png"))
+    assert (tmp_path / "strips.png").stat().st_size > 1000
+    w.export_latents_csv(str(tmp_path / "z.csv"))
+    assert len((tmp_path / "z.csv").read_text().splitlines()) == len(w.scatter.latents) + 1
+    w.export_history_csv(str(tmp_path / "h.csv"))
+    assert len((tmp_path / "h.csv").read_text().splitlines()) == 3
+    w.grab().save("/tmp/vaeviewer_fake_window.png")
+
+
+def test_gui_import_does_not_load_tensorflow():
+    code = ("import sys; import vaeviewer.gui.app, vaeviewer.gui.main_window; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF loaded at GUI start'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

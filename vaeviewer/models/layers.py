@@ -1,0 +1,175 @@
+"""Transposed convolutions computed as sub-pixel convolutions: same weights, same function, faster.
+
+`SubPixelConvTranspose` is a drop-in for Keras' Conv2DTranspose / Conv3DTranspose with
+padding='same' (same kernel layout (*k, out, in), same bias, same outputs up to rounding). It
+rewrites a stride-s transposed convolution as one ordinary stride-1 convolution producing
+prod(s) x filters channels (one group per output phase, the kernel taps scattered into place),
+followed by a pixel shuffle.
+
+Why: on CPU, TensorFlow's oneDNN graph rewrite fuses Conv + BiasAdd + ReLU (and the bias gradient
+into the filter gradient) but not Conv*BackpropInput* (the op behind a transposed convolution);
+under mixed bfloat16 the unfused BiasAdd, ReLU and BiasAddGrad run as slow element-wise bf16
+kernels over the decoder's largest tensors and cost more than the convolutions themselves.
+The sub-pixel form does a little more multiply-add work (zeros in the phase kernels), which AMX
+absorbs easily, and lets every one of those element-wise passes fuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+def phase_taps(kernel: int, stride: int) -> tuple[np.ndarray, int, int]:
+    """How a 'same' transposed conv along one axis reads its input, per output phase.
+
+    Output index o = stride * m + a reads input m + d with kernel tap k = a + pad_before - stride * d,
+    where pad_before = max(kernel - stride, 0) // 2 is the forward conv's 'same' padding.
+
+    Returns:
+        (selection (stride, R, kernel) one-hot matrix: phase a, window offset r, tap k;
+         pad_before, pad_after): the window is input[m - pad_before ... m + pad_after].
+    """
+    pb = max(kernel - stride, 0) // 2
+    triples = []
+    for a in range(stride):
+        for k in range(kernel):
+            num = a + pb - k
+            if num % stride == 0:
+                triples.append((a, num // stride, k))
+    ds = [d for _, d, _ in triples]
+    dmin, dmax = min(ds), max(ds)
+    sel = np.zeros((stride, dmax - dmin + 1, kernel), np.float32)
+    for a, d, k in triples:
+        sel[a, d - dmin, k] = 1.0
+    return sel, -dmin, dmax
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class SubPixelConvTranspose(keras.layers.Layer):
+    """A 'same'-padded 2-D or 3-D transposed convolution computed as conv + pixel shuffle.
+
+    Args:
+        filters: output channels.
+        kernel_size: int or tuple (one per spatial axis).
+        strides: int or tuple (one per spatial axis).
+        rank: 2 for (B, H, W, C) inputs, 3 for (B, T, H, W, C).
+        activation: applied after the bias (fused with the convolution where the backend can).
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        rank: int = 2,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rank = int(rank)
+        if self.rank not in (2, 3):
+            raise ValueError("rank must be 2 or 3")
+        self.filters = int(filters)
+        self.kernel_size = self._tuple(kernel_size)
+        self.strides = self._tuple(strides)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        taps = [phase_taps(k, s) for k, s in zip(self.kernel_size, self.strides)]
+        self._selections = [t[0] for t in taps]
+        self._pads = [(t[1], t[2]) for t in taps]
+
+    def _tuple(self, value) -> tuple[int, ...]:
+        if isinstance(value, int):
+            return (value,) * self.rank
+        value = tuple(int(v) for v in value)
+        if len(value) != self.rank:
+            raise ValueError(f"expected {self.rank} values, got {value}")
+        return value
+
+    def build(self, input_shape):
+        in_channels = int(input_shape[-1])
+        # Same layout as Conv{2,3}DTranspose: (*kernel, out_channels, in_channels).
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, self.filters, in_channels),
+            initializer=self.kernel_initializer,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
+        else:
+            self.bias = None
+
+    def compute_output_shape(self, input_shape):
+        spatial = [None if n is None else n * s for n, s in zip(input_shape[1:-1], self.strides)]
+        return (input_shape[0], *spatial, self.filters)
+
+    def _phase_kernel(self):
+        """The stride-1 kernel (*R, in, prod(s) * out) with phases ordered (a_0, ..., a_n, out)."""
+        kernel = ops.cast(self.kernel, self.compute_dtype)
+        sels = [ops.cast(s, self.compute_dtype) for s in self._selections]
+        if self.rank == 2:
+            # sel: (phase, window, tap); kernel: (tap_h, tap_w, out, in)
+            k = tf.einsum("ark,bcj,kjoi->rciabo", sels[0], sels[1], kernel)
+        else:
+            # time (a, u, s), height (b, r, k), width (d, c, j); kernel (s, k, j, out, in)
+            k = tf.einsum("aus,brk,dcj,skjoi->urciabdo", sels[0], sels[1], sels[2], kernel)
+        windows = [s.shape[1] for s in self._selections]
+        in_channels = self.kernel.shape[-1]
+        phases = int(np.prod(self.strides))
+        return ops.reshape(k, (*windows, in_channels, phases * self.filters))
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        kernel = self._phase_kernel()
+        paddings = [[0, 0]] + [list(p) for p in self._pads] + [[0, 0]]
+        if any(p != [0, 0] for p in paddings):
+            x = tf.pad(x, paddings)
+        if self.rank == 2:
+            y = tf.nn.conv2d(x, kernel, strides=1, padding="VALID")
+        else:
+            y = tf.nn.conv3d(x, kernel, strides=[1, 1, 1, 1, 1], padding="VALID")
+        phases = int(np.prod(self.strides))
+        if self.use_bias:
+            y = tf.nn.bias_add(y, tf.tile(ops.cast(self.bias, y.dtype), [phases]))
+        if self.activation is not None:
+            y = self.activation(y)
+        if phases > 1:
+            y = self._shuffle(y)
+        return y
+
+    def _shuffle(self, y):
+        """(B, *n, prod(s) * C) with channels ordered (a_0.., C) -> (B, *(n * s), C)."""
+        shape = tf.shape(y)
+        n = [shape[1 + i] for i in range(self.rank)]
+        y = tf.reshape(y, [shape[0], *n, *self.strides, self.filters])
+        if self.rank == 2:
+            y = tf.transpose(y, [0, 1, 3, 2, 4, 5])
+        else:
+            y = tf.transpose(y, [0, 1, 4, 2, 5, 3, 6, 7])
+        return tf.reshape(y, [shape[0], *[ni * s for ni, s in zip(n, self.strides)], self.filters])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "rank": self.rank,
+                "activation": keras.activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config
