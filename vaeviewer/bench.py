@@ -12,7 +12,7 @@ PARTS = ("windows", "models", "session", "gui")
 def _windows(quick: bool) -> dict[str, Any]:
     from vaeviewer.data.bench import bench_windows
 
-    return bench_windows(n_frames=10000 if quick else 40000)
+    return bench_windows(max_batches=150) if quick else bench_windows()
 
 
 def _models(quick: bool) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from PyQt6.QtCore import Qt
 
 from vaeviewer.errors import VaeViewerError
 
-from gui_fakes import FakeSession
+from .gui_fakes import FakeSession, fake_factory
 
 
 def run_to_end(qtbot, window, timeout=10000):
@@ -48,7 +48,7 @@ def test_scatter_click_after_run_inspects_and_changes_strips(qtbot, fake_window)
 
 def test_selection_during_training_uses_request_snapshot(qtbot, fake_window):
     w = fake_window
-    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.controller._factory = fake_factory(batch_s=0.02)
     cfg = w.config.replace(epochs=20)
     w.config = cfg
     w.controls.set_config(cfg)
@@ -63,7 +63,7 @@ def test_selection_during_training_uses_request_snapshot(qtbot, fake_window):
 
 def test_window_change_during_run_restarts_after_confirmation(qtbot, fake_window):
     w = fake_window
-    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.controller._factory = fake_factory(batch_s=0.02)
     w.config = w.config.replace(epochs=50)
     w.controls.set_config(w.config)
     asked = []
@@ -85,7 +85,7 @@ def test_window_change_during_run_restarts_after_confirmation(qtbot, fake_window
 def test_stateful_toggle_restarts_convlstm(qtbot, fake_window):
     w = fake_window
     assert not w.controls.stateful.isEnabled()    # conv2d
-    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.controller._factory = fake_factory(batch_s=0.02)
     w.config = w.config.replace(variant="convlstm", epochs=50)
     w.controls.set_config(w.config)
     assert w.controls.stateful.isEnabled()
@@ -102,7 +102,7 @@ def test_stateful_toggle_restarts_convlstm(qtbot, fake_window):
 
 def test_pause_resume_stop(qtbot, fake_window):
     w = fake_window
-    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.controller._factory = fake_factory(batch_s=0.02)
     w.config = w.config.replace(epochs=50)
     w.controls.set_config(w.config)
     with qtbot.waitSignal(w.controller.runStarted, timeout=5000):
@@ -118,7 +118,7 @@ def test_pause_resume_stop(qtbot, fake_window):
 
 def test_close_during_training_stops_and_joins(qtbot, fake_window):
     w = fake_window
-    w.controller._factory = __import__("gui_fakes").fake_factory(batch_s=0.02)
+    w.controller._factory = fake_factory(batch_s=0.02)
     w.config = w.config.replace(epochs=50)
     w.controls.set_config(w.config)
     with qtbot.waitSignal(w.controller.runStarted, timeout=5000):

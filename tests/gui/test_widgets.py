@@ -15,7 +15,7 @@ from vaeviewer.gui.loss_plot import LossPlot
 from vaeviewer.gui.status import RunStatusBar, format_eta
 from vaeviewer.training import events as ev
 
-from gui_fakes import H, W, make_snapshot
+from .gui_fakes import H, W, make_snapshot
 
 
 def started(**kw):

@@ -81,9 +81,10 @@ def test_stateful_walk_resets_at_each_sequence(monkeypatch):
 
 def test_run_directory_and_resume(tmp_path):
     out = tmp_path / "run"
-    cfg = tiny_config(out=str(out), epochs=1)
+    cfg = tiny_config(out=str(out), epochs=1, tensorboard=True)
     run_collect(cfg)
-    assert {"config.json", "history.jsonl", "last.keras", "best.keras"} <= {p.name for p in out.iterdir()}
+    assert {"config.json", "history.jsonl", "last.keras", "best.keras", "tensorboard"} <= {p.name for p in out.iterdir()}
+    assert any((out / "tensorboard").iterdir()), "TensorBoard event file written"
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["epoch"] == 0
     session, summary, _ = run_collect(tiny_config(out=str(out), epochs=3), resume=True)

@@ -79,7 +79,7 @@ class LossPlot(QWidget):
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         for p in (self.loss_plot, self.mse_plot):
             p.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.legend = self.loss_plot.addLegend(offset=(5, -5), labelTextSize="8pt")   # bottom left: losses fall
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
 
         self.batch_curve = self.loss_plot.plot(pen=_pen(TRAIN, 1, 70), name="batch loss")
@@ -95,9 +95,9 @@ class LossPlot(QWidget):
         self.mse_curve = self.mse_plot.plot(pen=_pen(VALID, 2.5), symbol="o", symbolSize=5,
                                             symbolBrush=VALID, symbolPen=None)
         self.pca_line = pg.InfiniteLine(angle=0, pen=_pen((120, 60, 160), 1.5, dash=True), movable=False,
-                                        label="PCA", labelOpts={"position": 0.9, "color": (120, 60, 160), "anchors": [(1, 1), (1, 1)]})
+                                        label="PCA", labelOpts={"position": 0.97, "color": (120, 60, 160), "anchors": [(1, 1), (1, 1)]})
         self.mean_line = pg.InfiniteLine(angle=0, pen=_pen((90, 90, 90), 1.5, dash=True), movable=False,
-                                         label="mean frame", labelOpts={"position": 0.6, "color": (90, 90, 90), "anchors": [(1, 0), (1, 0)]})
+                                         label="mean frame", labelOpts={"position": 0.03, "color": (90, 90, 90), "anchors": [(0, 1), (0, 1)]})
         for line in (self.pca_line, self.mean_line):
             line.setVisible(False)
             self.mse_plot.addItem(line, ignoreBounds=False)

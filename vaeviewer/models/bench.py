@@ -162,13 +162,24 @@ def _bench_data(variant: str, frame_shape, window: int, n: int, seed: int) -> np
     return x[:, 0] if variant == "conv2d" else x
 
 
-def _timed_fit(model, x: np.ndarray, batch_size: int, warmup: int, steps: int) -> float:
-    """Samples per second of model.fit over `steps` batches, after `warmup` untimed batches."""
-    model.fit(x[: batch_size * warmup], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
-    n = batch_size * steps
-    start = time.perf_counter()
-    model.fit(x[:n], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
-    return n / (time.perf_counter() - start)
+class _Timer(keras.callbacks.Callback):
+    """Wall time of the batches of one fit, without fit's set-up and tear-down."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+
+
+def _fit_batches(model, x: np.ndarray, batch_size: int, timer: _Timer | None = None) -> None:
+    callbacks = [timer] if timer is not None else []
+    model.fit(x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=callbacks)
 
 
 def _val_loss(model, x_val: np.ndarray, batch_size: int) -> float:
@@ -183,6 +194,7 @@ def bench_models(
     window: int = 10,
     variants=VARIANTS,
     warmup: int = 3,
+    rounds: int = 5,
     filters=(32, 64),
     inner_dim: int = 16,
     latent_dim: int = 6,
@@ -203,6 +215,7 @@ def bench_models(
         "auto_policy": auto_policy,
         "steps": steps,
         "warmup_steps": warmup,
+        "rounds": rounds,
         "batch_size": batch_size,
         "frame_shape": list(frame_shape),
         "window": window,
@@ -217,29 +230,44 @@ def bench_models(
             x_val = _bench_data(variant, frame_shape, T, batch_size * 2, seed + 1)
             entry: dict[str, Any] = {"window": T, "samples_per_s": {}, "val_loss": {}}
 
+            models: dict[str, keras.Model] = {}
             keras.mixed_precision.set_global_policy("float32")
             keras.utils.set_random_seed(seed)
             enc, dec = build_plain_reference(variant, frame_shape, T, filters, inner_dim, latent_dim)
-            plain = _PlainVAE(enc, dec)
-            plain.compile(optimizer=keras.optimizers.Adam(1e-3))
-            entry["samples_per_s"]["plain_float32"] = _timed_fit(plain, x, batch_size, warmup, steps)
-            del plain, enc, dec
-            gc.collect()
-
+            models["plain_float32"] = _PlainVAE(enc, dec)
+            models["plain_float32"].compile(optimizer=keras.optimizers.Adam(1e-3))
             initial_weights = None
             for label, policy in (("float32", "float32"), ("auto", auto_policy)):
                 keras.utils.set_random_seed(seed)
                 with policy_scope(policy):
-                    model = build_vae(variant, frame_shape, window=T, filters=filters, inner_dim=inner_dim,
-                                      latent_dim=latent_dim, seed=seed)
+                    models[label] = build_vae(variant, frame_shape, window=T, filters=filters,
+                                              inner_dim=inner_dim, latent_dim=latent_dim, seed=seed)
                 if initial_weights is None:
-                    initial_weights = model.get_weights()
+                    initial_weights = models[label].get_weights()
                 else:
-                    model.set_weights(initial_weights)
-                entry["samples_per_s"][label] = _timed_fit(model, x, batch_size, warmup, steps)
-                entry["val_loss"][label] = _val_loss(model, x_val, batch_size)
-                del model
-                gc.collect()
+                    models[label].set_weights(initial_weights)
+
+            # Warm-up (tracing, oneDNN primitive creation) is not timed.
+            for model in models.values():
+                _fit_batches(model, x[: batch_size * warmup], batch_size)
+            # Timed: interleaved rounds, so load from other processes hits all models alike.
+            timers = {label: _Timer() for label in models}
+            per_round = max(1, steps // rounds)
+            done = 0
+            while done < steps:
+                k = min(per_round, steps - done)
+                chunk = x[(done * batch_size) % len(x):][: k * batch_size]
+                if len(chunk) < k * batch_size:
+                    chunk = x[: k * batch_size]
+                for label, model in models.items():
+                    _fit_batches(model, chunk, batch_size, timers[label])
+                done += k
+            for label, timer in timers.items():
+                entry["samples_per_s"][label] = steps * batch_size / timer.seconds
+            for label in ("float32", "auto"):
+                entry["val_loss"][label] = _val_loss(models[label], x_val, batch_size)
+            del models
+            gc.collect()
 
             sps = entry["samples_per_s"]
             entry["speedup_auto_vs_plain"] = sps["auto"] / sps["plain_float32"]

@@ -8,6 +8,7 @@ from `vaeviewer.training.events`) and a few thread-safe controls: `pause`, `resu
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import queue
 import threading
@@ -150,6 +151,9 @@ class TrainingSession:
             cfg = self.config = stored.replace(epochs=max(cfg.epochs, stored.epochs), out=cfg.out)
             self.history = self._rundir.read_history()
         cfg.validate()
+        if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise VaeViewerError("setting tensorboard: the tensorboard package is not installed; "
+                                 "pip install 'vaeviewer[tensorboard]' or turn the option off")
         self._emit(ev.Message("loading data"))
         self.data = self._prepare_data(cfg)
         self._check_stop()
@@ -630,6 +634,8 @@ class TrainingSession:
     def _write_epoch(self, improved: bool) -> None:
         if self._rundir is None:
             return
+        if self.config.tensorboard:
+            self._write_tensorboard(self.history[-1])
         from vaeviewer.models.io import save_model
 
         self._emit(ev.Message("saving checkpoint"))
@@ -643,6 +649,18 @@ class TrainingSession:
                 f"{self._rundir.path}: cannot write the checkpoint ({exc.strerror or exc}); "
                 "the previous checkpoint is still intact. Free some space or choose another --out."
             ) from None
+
+    def _write_tensorboard(self, row: dict[str, Any]) -> None:
+        """Scalars of one epoch as TensorBoard events under DIR/tensorboard."""
+        import tensorflow as tf
+
+        if getattr(self, "_tb_writer", None) is None:
+            self._tb_writer = tf.summary.create_file_writer(str(self._rundir.path / "tensorboard"))
+        with self._tb_writer.as_default():
+            for key, value in row.items():
+                if key not in ("epoch", "global_step") and isinstance(value, float) and math.isfinite(value):
+                    tf.summary.scalar(key, value, step=row["epoch"])
+        self._tb_writer.flush()
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Save the current model as a .keras file (atomically). Not while a batch runs."""
