@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,8 @@ _LAYOUT_HELP = (
 def layout(shape: tuple[int, ...], label: str) -> tuple[bool, bool]:
     """(several_sequences, has_channels) for an array shape; VaeViewerError for a wrong rank."""
     nd = len(shape)
+    if any(int(s) < 0 for s in shape):  # only a damaged or hand-made header declares these
+        raise VaeViewerError(f"{label}: the header declares a negative size in shape {shape}; the file is damaged")
     if nd == 3:
         multi, channels = False, False
     elif nd == 4:
@@ -93,7 +94,7 @@ def _read_header(fp, label: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
         else:  # 2.0 and 3.0 share the layout; 3.0 only allows utf-8 field names
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    except (ValueError, EOFError, OSError, SyntaxError) as exc:
+    except Exception as exc:  # numpy parses the header with tokenize/ast: many error types (TokenError...)
         raise VaeViewerError(
             f"{label}: not a readable NumPy array file ({convert.brief(exc)}); if it is a pickle, vaeviewer never "
             "unpickles files: save the frames with np.save / np.savez"
@@ -151,7 +152,9 @@ def load_npz(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
                     raw = raw.reshape(shape, order="F" if fortran else "C")
                 out.extend(array_to_sequences(raw, mlabel, f"{path.stem}:{key}", frame_size))
                 del raw
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+    except (VaeViewerError, MemoryError):
+        raise
+    except Exception as exc:  # zipfile raises many types for damaged archives (NotImplementedError...)
         raise VaeViewerError(f"{label}: not a readable .npz archive (damaged or truncated: {convert.brief(exc)})") from None
     return out
 
@@ -171,7 +174,7 @@ def load_tiff(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     try:
         with tifffile.TiffFile(path) as tif:
             if not tif.series:
-                raise VaeViewerError(f"{label}: holds no images")
+                raise VaeViewerError(f"{label}: holds no images (an empty, damaged or truncated TIFF?)")
             series = tif.series[0]
             shape, axes, dtype = tuple(series.shape), series.axes, np.dtype(series.dtype)
             convert.check_dtype(dtype, label)

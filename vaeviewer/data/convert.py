@@ -32,6 +32,11 @@ from PIL import Image
 from vaeviewer.errors import VaeViewerError
 
 log = logging.getLogger("vaeviewer.data")
+# tifffile logs a warning for every damaged page before raising; we turn the failure into one
+# VaeViewerError, so without a handler those extra lines would reach the user's terminal through
+# logging's last-resort handler (the CLI promises one line per error). Apps that configure
+# logging still receive them through the root logger.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # frames converted per step when a whole array is converted: bounds the temporary memory

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vaeviewer.data.convert import check_memory
 from vaeviewer.data.sources import Sequence
 from vaeviewer.errors import VaeViewerError
 
@@ -91,6 +92,9 @@ def demo_sequences(
         raise VaeViewerError(f"demo frame size {h}x{w}: height and width must be at least 12")
     if n_sequences < 1 or n_frames < 1:
         raise VaeViewerError(f"demo data needs at least one sequence and one frame, not {n_sequences}x{n_frames}")
+    # stored uint8 frames of every sequence, plus one sequence's float32 canvas while it is drawn
+    need = (int(n_sequences) * n_frames + 5 * n_frames) * h * w
+    check_memory(need, "demo data", f"{n_sequences} sequences of {n_frames} frames of {h}x{w}")
     return [
         Sequence(f"demo{i}", _sequence(seed, i, n_frames, h, w), source_index=i, offset=0)
         for i in range(n_sequences)

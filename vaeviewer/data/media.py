@@ -18,9 +18,7 @@ from vaeviewer.errors import VaeViewerError
 
 FOLDER_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv")
-# errors Pillow raises for files it cannot decode
 log = logging.getLogger("vaeviewer.data")
-_PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
 def pil_to_array(img: Image.Image) -> np.ndarray:
@@ -58,6 +56,8 @@ def read_image_frame(path: Path) -> np.ndarray:
         raise
     except Image.DecompressionBombWarning:
         raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
+    except MemoryError:
+        raise  # sources turns it into advice about --frame-size
     except Exception as exc:  # Pillow and tifffile raise many types for damaged files
         raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
 
@@ -103,7 +103,9 @@ def load_image_file(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
         raise
     except Image.DecompressionBombWarning:
         raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
-    except _PIL_ERRORS as exc:
+    except MemoryError:
+        raise  # sources turns it into advice about --frame-size
+    except Exception as exc:  # Pillow raises many types for damaged files (IndexError on a cut GIF...)
         raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
     return [(path.stem, collector.finish())]
 

@@ -27,8 +27,8 @@ class ErrorTimeline(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "MSE")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", "validation frame (sequences concatenated)")
-        self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setMouseEnabled(x=True, y=False)
@@ -47,6 +47,14 @@ class ErrorTimeline(QWidget):
         self.sequence_of = np.zeros(0, dtype=int)
         self.frame_of = np.zeros(0, dtype=int)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+
+    def clear(self) -> None:
+        self.error = None
+        self.curve.setData([], [])
+        self.current.setVisible(False)
+        for line in self._boundaries:
+            line.setVisible(False)
+        self.info.setText("per-frame reconstruction error on validation data: appears after the first epoch")
 
     def set_snapshot(self, snap: ev.Snapshot) -> None:
         """Take the snapshot's timeline (if any) and shade its detailed window."""

@@ -48,7 +48,6 @@ class LatentScatter(QWidget):
         self.info = QLabel("")
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.points = pg.ScatterPlotItem(size=6, pen=None, hoverable=True, hoverSize=9,
                                          hoverPen=pg.mkPen("k"), tip=self._tip)
         self.selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen((220, 0, 0), width=2.5), brush=None, symbol="o")
@@ -73,6 +72,7 @@ class LatentScatter(QWidget):
         self.window = 1
         self.xy = np.zeros((0, 2))
         self._current: Optional[tuple[str, int, int]] = None
+        self.selected_index = -1
         self._set_dims(0)
 
         self.points.sigClicked.connect(self._on_clicked)
@@ -81,6 +81,15 @@ class LatentScatter(QWidget):
         self.colour.currentIndexChanged.connect(lambda _i: self._redraw())
 
     # ---- data -------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the latents (a new run: old points would refer to another model)."""
+        self.latents = self.sequence_of = self.frame_of = None
+        self.xy = np.zeros((0, 2))
+        self.points.setData(pos=np.zeros((0, 2)))
+        self.selected.setData(pos=np.zeros((0, 2)))
+        self.selected_index = -1
+        self.info.setText("latents appear after the first epoch")
+
     def set_window(self, window: int) -> None:
         self.window = max(1, int(window))
 

@@ -264,6 +264,8 @@ class MainWindow(QMainWindow):
         self.status.run_started(started)
         self.strips.set_lengths(started.train_lengths, started.valid_lengths, window)
         self.scatter.set_window(window)
+        self.scatter.clear()
+        self.timeline.clear()
         variant = started.config.get("variant", "")
         mode = " stateful" if started.config.get("stateful") else ""
         self.setWindowTitle(f"vaeviewer: {variant}{mode}, window {window}, {started.n_sequences} sequence(s)")

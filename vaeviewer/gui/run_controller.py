@@ -63,7 +63,7 @@ class RunController(QObject):
     taskDone = pyqtSignal(str)           # a background task (checkpoint save...) finished: text
 
     def __init__(self, session_factory: Optional[SessionFactory] = None, parent: QObject | None = None,
-                 batch_flush_s: float = 0.05) -> None:
+                 batch_flush_s: float = 0.1) -> None:
         super().__init__(parent)
         self._factory = session_factory or default_session_factory
         self._flush_s = batch_flush_s

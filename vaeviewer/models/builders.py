@@ -95,6 +95,20 @@ def _conv_kwargs(seed: int | None, index: int) -> dict[str, Any]:
     return _dense_kwargs(seed, index)
 
 
+def _deconv(filters: int, kernel, strides, rank: int, activation=None, name=None, **kwargs):
+    """A 'same' transposed convolution: the sub-pixel form under bfloat16, Keras' own otherwise.
+
+    Both have the same weights and compute the same function (see models.layers). The sub-pixel
+    form only pays off where oneDNN runs bf16 convolutions on AMX; in float32 and on GPUs the
+    stock layer is as fast or faster.
+    """
+    if keras.mixed_precision.global_policy().compute_dtype == "bfloat16":
+        return SubPixelConvTranspose(filters, kernel, strides=strides, rank=rank, activation=activation,
+                                     name=name, **kwargs)
+    cls = layers.Conv2DTranspose if rank == 2 else layers.Conv3DTranspose
+    return cls(filters, kernel, strides=strides, padding="same", activation=activation, name=name, **kwargs)
+
+
 def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed):
     h, w = frame_shape
     m = 2 ** len(filters)
@@ -115,9 +129,9 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     y = layers.Dense(gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
     y = layers.Reshape((gh, gw, filters[-1]))(y)
     for i, f in enumerate(reversed(filters)):
-        y = SubPixelConvTranspose(f, 3, strides=2, rank=2, activation="relu", name=f"deconv_{i}",
+        y = _deconv(f, 3, strides=2, rank=2, activation="relu", name=f"deconv_{i}",
                                   **_conv_kwargs(seed, 20 + i))(y)
-    y = SubPixelConvTranspose(1, 3, strides=1, rank=2, name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    y = _deconv(1, 3, strides=1, rank=2, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
@@ -167,9 +181,9 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     y = layers.Dense(gt * gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
     y = layers.Reshape((gt, gh, gw, filters[-1]))(y)
     for i, (f, st) in enumerate(zip(reversed(filters), reversed(t_strides))):
-        y = SubPixelConvTranspose(f, (kt, 3, 3), strides=(st, 2, 2), rank=3, activation="relu",
+        y = _deconv(f, (kt, 3, 3), strides=(st, 2, 2), rank=3, activation="relu",
                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
-    y = SubPixelConvTranspose(1, (kt, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    y = _deconv(1, (kt, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
@@ -211,9 +225,9 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     y = layers.Reshape((window, gh, gw, f_last))(y)
     y = lstm("decoder_lstm", return_sequences=True, index=80)(y)
     for i, f in enumerate(reversed(filters)):
-        y = SubPixelConvTranspose(f, (1, 3, 3), strides=(1, 2, 2), rank=3, activation="relu",
+        y = _deconv(f, (1, 3, 3), strides=(1, 2, 2), rank=3, activation="relu",
                                   name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
-    y = SubPixelConvTranspose(1, (1, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    y = _deconv(1, (1, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)

@@ -1,0 +1,181 @@
+"""GUI responsiveness benchmark: event-loop stalls during training, and training speed with the
+window open as a ratio of the same run headless, measured side by side in one process.
+
+Stalls: a 5 ms precise QTimer records when it fires; a gap longer than 5 ms is time the GUI
+thread could not react (GIL held by the training thread, or a slow redraw). Speed: the mean
+rate over consecutive batches of one epoch (validation pauses are left out, snapshot work is
+in), after a warm-up that leaves out tracing and the first batches.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from vaeviewer.config import RunConfig
+from vaeviewer.training import events as ev
+
+TICK_MS = 5
+
+
+def bench_config() -> RunConfig:
+    """The run both sides train: the default model and batch on 32x40 demo frames, cut by time.
+
+    (32x40 rather than 64x80 keeps the start-up, mostly the PCA baseline, short on a CPU.)
+    """
+    return RunConfig(demo=True, demo_sequences=2, demo_frames=600, frame_size=(32, 40), epochs=1000,
+                     precision="auto", snapshot_interval_s=1.0)
+
+
+class _BatchClock:
+    """Listener part that timestamps BatchEnd events (called on the training thread)."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[float, int]] = []     # (perf_counter, epoch)
+        self.first = threading.Event()
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, ev.BatchEnd):
+            self.times.append((time.perf_counter(), event.epoch))
+            self.first.set()
+
+    def rate(self, batch_size: int, t0: float, t1: float) -> float:
+        """Samples/s over consecutive batches of the same epoch inside [t0, t1]."""
+        rows = [(t, e) for t, e in self.times if t0 <= t <= t1]
+        dts = [b[0] - a[0] for a, b in zip(rows, rows[1:]) if a[1] == b[1]]
+        return batch_size * len(dts) / sum(dts) if dts else 0.0
+
+
+def _headless(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, Any]:
+    from vaeviewer.training.session import TrainingSession
+
+    clock = _BatchClock()
+    session = TrainingSession(cfg, clock)
+    thread = threading.Thread(target=lambda: _run_quietly(session), name="bench-headless", daemon=True)
+    thread.start()
+    if not clock.first.wait(600):
+        session.stop()
+        raise RuntimeError("headless run produced no batch within 10 minutes")
+    t0 = time.perf_counter() + warmup_s
+    time.sleep(warmup_s + measure_s)
+    t1 = time.perf_counter()
+    session.stop()
+    thread.join(120)
+    return {"samples_per_s": clock.rate(cfg.batch_size, t0, t1), "batches": len(clock.times)}
+
+
+def _run_quietly(session: Any) -> None:
+    try:
+        session.run()
+    except Exception:  # the bench reports what it measured; a failure shows as a zero rate
+        pass
+
+
+def _with_gui(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, Any]:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QEventLoop, Qt, QTimer
+
+    from vaeviewer.gui.app import ensure_app
+    from vaeviewer.gui.main_window import MainWindow
+
+    app = ensure_app()
+    window = MainWindow(cfg)
+    window.show_dialogs = False
+    window.show()
+    clock = _BatchClock()
+    window.controller.thread_listeners.append(clock)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    loop = QEventLoop()
+    window_times: dict[str, float] = {}
+
+    def wait_first_batch() -> None:
+        if clock.first.is_set():
+            window_times["t0"] = time.perf_counter() + warmup_s
+            QTimer.singleShot(int((warmup_s + measure_s) * 1000), finish)
+        elif not window.controller.running:
+            loop.quit()
+        else:
+            QTimer.singleShot(50, wait_first_batch)
+
+    def finish() -> None:
+        window_times["t1"] = time.perf_counter()
+        loop.quit()
+
+    window.start_run()
+    timer.start()
+    QTimer.singleShot(50, wait_first_batch)
+    QTimer.singleShot(600_000, loop.quit)     # never hang a bench
+    loop.exec()
+    timer.stop()
+    window.controller.stop()
+    window.controller.wait(120_000)
+    window.close()
+    app.processEvents()
+    t0, t1 = window_times.get("t0", 0.0), window_times.get("t1", 0.0)
+    inside = np.array([t for t in ticks if t0 <= t <= t1])
+    gaps_ms = np.diff(inside) * 1000 if len(inside) > 1 else np.zeros(0)
+    return {
+        "samples_per_s": clock.rate(cfg.batch_size, t0, t1),
+        "batches": len(clock.times),
+        "gaps_ms": gaps_ms,
+        "error": window.last_error,
+    }
+
+
+def bench_gui(seconds: float = 20, config: Optional[RunConfig] = None, rounds: int = 2) -> dict:
+    """Measure GUI responsiveness during training and the GUI's cost in training speed.
+
+    Headless and GUI runs alternate (H, G, H, G, ...) so that a change in the machine's load
+    hits both sides alike; the ratio is total GUI rate over total headless rate.
+
+    Args:
+        seconds: measured training time in all, split evenly over the 2 * rounds runs (each
+            also spends start-up and a warm-up of a fifth of its share, at least 1 s).
+        config: the run to train (default: `bench_config()`).
+        rounds: how many headless/GUI pairs.
+
+    Returns:
+        dict with stall_p99_ms and stall_max_ms (event-loop gaps of a 5 ms timer, all GUI runs
+        pooled), headless/gui samples_per_s, ratio = gui / headless, and whether the targets
+        (p99 < 50 ms, ratio >= 0.9) are met.
+    """
+    cfg = (config or bench_config()).validate()
+    rounds = max(1, int(rounds))
+    share = max(1.0, float(seconds) / (2 * rounds))
+    warmup = max(1.0, share / 5)
+    headless, gui = [], []
+    for _ in range(rounds):
+        headless.append(_headless(cfg, warmup, share))
+        gui.append(_with_gui(cfg, warmup, share))
+    h_rate = float(np.mean([r["samples_per_s"] for r in headless]))
+    g_rate = float(np.mean([r["samples_per_s"] for r in gui]))
+    ratio = g_rate / h_rate if h_rate else 0.0
+    gaps = np.concatenate([r["gaps_ms"] for r in gui])
+    p99 = float(np.percentile(gaps, 99)) if len(gaps) else float("nan")
+    worst = float(gaps.max()) if len(gaps) else float("nan")
+    return {
+        "config": {"variant": cfg.variant, "window": cfg.window, "batch_size": cfg.batch_size,
+                   "frame_size": list(cfg.frame_size or (64, 80)), "snapshot_interval_s": cfg.snapshot_interval_s},
+        "measured_s_per_run": share,
+        "headless_samples_per_s": round(h_rate, 1),
+        "gui_samples_per_s": round(g_rate, 1),
+        "ratio": round(ratio, 3),
+        "ratio_per_round": [round(g["samples_per_s"] / h["samples_per_s"], 3) if h["samples_per_s"] else 0.0
+                            for h, g in zip(headless, gui)],
+        "stall_p99_ms": round(p99, 1),
+        "stall_max_ms": round(worst, 1),
+        "stall_median_ms": round(float(np.median(gaps)), 1) if len(gaps) else None,
+        "timer_ticks": int(len(gaps)),
+        "batches": {"headless": sum(r["batches"] for r in headless), "gui": sum(r["batches"] for r in gui)},
+        "targets_met": {"stall_p99_below_50ms": p99 < 50.0, "ratio_at_least_0.9": ratio >= 0.9},
+        "gui_error": next((r["error"] for r in gui if r["error"]), None),
+    }
