@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 
 from vaeviewer.config import RunConfig  # noqa: E402
 
-from .gui_fakes import FakeSession, H, W, fake_factory  # noqa: E402,F401
+from .gui_fakes import FakeSession, fake_factory  # noqa: E402
 
 
 @pytest.fixture

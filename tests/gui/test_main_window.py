@@ -170,3 +170,17 @@ def test_gui_import_does_not_load_tensorflow():
     code = ("import sys; import vaeviewer.gui.app, vaeviewer.gui.main_window; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF loaded at GUI start'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_command_line_settings():
+    import argparse
+
+    import pytest
+
+    from vaeviewer.gui.app import config_from_args
+
+    cfg = config_from_args(argparse.Namespace(paths=[], demo=False, variant="convlstm", window=8, stride=None,
+                                              stateful=True, frame_size="32x40", epochs=3))
+    assert cfg.demo and (cfg.window, cfg.stride, cfg.stateful, cfg.frame_size, cfg.epochs) == (8, 8, True, (32, 40), 3)
+    with pytest.raises(VaeViewerError, match="stateful"):
+        config_from_args(argparse.Namespace(paths=[], demo=True, variant="conv2d", window=8, stateful=True))

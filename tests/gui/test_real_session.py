@@ -83,3 +83,12 @@ def test_main_gui_autostart_quit_after_screenshot(qtbot, tmp_path):
                               stateful=False, autostart=True, quit_after=4.0, screenshot=str(shot), epochs=1)
     assert main_gui(args) == 0
     assert shot.stat().st_size > 10000
+
+
+def test_bench_gui_reports_stalls_and_ratio():
+    from vaeviewer.gui.bench import bench_gui
+
+    result = bench_gui(seconds=2, config=tiny(epochs=1000, steps_per_epoch=None), rounds=1)
+    assert result["headless_samples_per_s"] > 0 and result["gui_samples_per_s"] > 0
+    assert result["timer_ticks"] > 10 and result["stall_max_ms"] >= result["stall_p99_ms"] >= 5
+    assert set(result["targets_met"]) == {"stall_p99_below_50ms", "ratio_at_least_0.9"}

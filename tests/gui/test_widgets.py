@@ -3,7 +3,7 @@
 import csv
 
 import numpy as np
-from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtCore import QPointF, Qt
 
 from vaeviewer.config import RunConfig
 from vaeviewer.gui import exports
@@ -87,8 +87,8 @@ def test_loss_plot_curves_baselines_and_faded_runs(qtbot):
     plot._redraw_now()
     assert len(plot.batch_curve.getData()[0]) == 5
     assert plot.batch_curve.getData()[0][-1] == 1.0          # x in epochs: end of epoch 0
-    assert list(plot.valid_curve.getData()[1]) == [0.6]
-    assert list(plot.mse_curve.getData()[1]) == [0.01]
+    assert list(plot.valid_curve.yData) == [0.6]
+    assert list(plot.mse_curve.yData) == [0.01]
     assert plot.pca_line.isVisible() and plot.pca_line.value() == 0.02
     assert not plot.recon_curves[0].isVisible()
     plot.show_recon.setChecked(True)
@@ -141,7 +141,9 @@ def test_scatter_click_selects_window(qtbot):
     scatter.resize(500, 400)
     scatter.show()
     snap = make_snapshot("valid", 0, 0)
+    snap.kl_per_dim = np.array([1.5, 0.01, 0.3])
     scatter.set_snapshot(snap)
+    assert scatter.x_axis.itemText(2) == "z0 (KL 1.5)"
     assert len(scatter.points.data) == len(snap.latents)
     assert scatter.x_axis.count() == 2 + snap.latents.shape[1]
     scatter.plot.getViewBox().autoRange()

@@ -5,13 +5,23 @@ and joins the thread. Afterwards no thread is left behind and the process's resi
 grown by a bounded amount. The figures are printed (run with -s to see them) and recorded as
 test properties (--junitxml).
 
-VAEVIEWER_SOAK_CYCLES changes the number of cycles (default 50).
+A cycle costs about 2-5 s on a shared 2-core CPU (model build, the first traced train step,
+baselines, one snapshot), so the default is 15 cycles (~60 s); VAEVIEWER_SOAK_CYCLES=50 runs the
+full soak of issue 6.
+
+What the memory figure means: the sessions and their models are garbage-collected (asserted
+with weak references), yet RSS grows by ~15 MB per cycle. That residue is TensorFlow/Keras'
+own: building and training a fresh tiny VAE in a bare loop, with no vaeviewer session at all,
+grows the same way, and keras.backend.clear_session() does not give it back (measured for
+issue 6). The budget below bounds it per cycle, so a real leak (a session, a model or the data
+kept alive per cycle) still fails the test through the weak references.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import weakref
 import threading
 import time
 
@@ -22,15 +32,12 @@ from tests.conftest import tiny_config
 from vaeviewer.training import events as ev
 from vaeviewer.training.session import TrainingSession
 
-CYCLES = int(os.environ.get("VAEVIEWER_SOAK_CYCLES", "50"))
-# Budget for RSS growth over all cycles after the warm-up ones (TensorFlow's caches and
-# allocator pools fill during the first cycles; a leak of one model per cycle would show
-# as steady growth well above this).
-RSS_BUDGET_MB = 150.0
-WARMUP = 3
+CYCLES = int(os.environ.get("VAEVIEWER_SOAK_CYCLES", "15"))
+WARMUP = 3           # TensorFlow's caches and allocator pools fill during the first cycles
+RSS_PER_CYCLE_MB = 30.0
 
 
-def one_cycle(sequences) -> ev.RunFinished:
+def one_cycle(sequences, refs: list) -> ev.RunFinished:
     got = []
     first_batch = threading.Event()
 
@@ -47,6 +54,7 @@ def one_cycle(sequences) -> ev.RunFinished:
     session.stop()
     thread.join(60)
     assert not thread.is_alive(), "the session thread did not end after Stop"
+    refs.append((weakref.ref(session), weakref.ref(session.model)))
     done = [e for e in got if isinstance(e, ev.RunFinished)]
     assert len(done) == 1 and done[0].reason == "stopped", done
     return done[0]
@@ -57,6 +65,7 @@ def rss_mb() -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(max(300, CYCLES * 15 + 60))
 def test_many_start_stop_cycles_leave_no_thread_and_bounded_memory(record_property):
     from vaeviewer.data.demo import demo_sequences
 
@@ -65,8 +74,9 @@ def test_many_start_stop_cycles_leave_no_thread_and_bounded_memory(record_proper
     threads_before = {t.ident for t in threading.enumerate()}
     t0 = time.perf_counter()
     rss = []
+    refs: list = []
     for i in range(CYCLES):
-        one_cycle(sequences)
+        one_cycle(sequences, refs)
         if i == WARMUP - 1 or i == CYCLES - 1:
             gc.collect()
             rss.append(rss_mb())
@@ -87,4 +97,6 @@ def test_many_start_stop_cycles_leave_no_thread_and_bounded_memory(record_proper
     assert not left, f"threads left behind: {left}"
     other = [t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()]
     assert len(other) <= 2, f"new threads still alive after the soak: {other}"  # TF may own a pool thread
-    assert growth < RSS_BUDGET_MB, summary
+    alive = sum(1 for s, m in refs if s() is not None or m() is not None)
+    assert alive <= 1, f"{alive} of {CYCLES} sessions or models are still alive after their run: a leak"
+    assert per_cycle_kb / 1024 < RSS_PER_CYCLE_MB, summary

@@ -13,7 +13,6 @@ from PyQt6.QtCore import QThreadPool, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from vaeviewer.config import RunConfig, parse_frame_size
-from vaeviewer.errors import VaeViewerError
 
 
 def config_from_args(args: Any) -> RunConfig:
@@ -83,6 +82,3 @@ def main_gui(args: Any) -> int:
     window.controller.wait(60000)
     QThreadPool.globalInstance().waitForDone(30000)
     return int(code)
-
-
-__all__ = ["main_gui", "config_from_args", "ensure_app", "VaeViewerError"]

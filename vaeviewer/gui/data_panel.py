@@ -15,6 +15,7 @@ from superqt.utils import create_worker
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui.run_controller import start_worker
 
 FILE_FILTER = ("Sequences (*.npy *.npz *.tif *.tiff *.gif *.png *.jpg *.jpeg *.bmp *.mp4 *.avi *.mov *.mkv *.webm);;"
                "All files (*)")
@@ -116,11 +117,9 @@ class DataPanel(QWidget):
         self.summary.setText("loading…")
         self._loading_key = key
         worker = create_worker(load_for_config, config, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda seqs, k=key: self._on_loaded(k, seqs))
-        worker.errored.connect(lambda exc, k=key: self._on_error(k, exc))
         worker.finished.connect(lambda w=worker: self._on_finished(w))
         self._worker = worker
-        worker.start()
+        start_worker(worker, lambda seqs, k=key: self._on_loaded(k, seqs), lambda exc, k=key: self._on_error(k, exc))
 
     def _on_loaded(self, key: tuple, sequences: list) -> None:
         if key != self._loading_key:

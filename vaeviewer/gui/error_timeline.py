@@ -19,7 +19,7 @@ from vaeviewer.training import events as ev
 class ErrorTimeline(QWidget):
     """One curve (created once, updated with setData) plus a shaded current window."""
 
-    frameClicked = pyqtSignal(str, int, int)     # split ("valid"), sequence, frame
+    frameClicked = pyqtSignal(str, int, int)     # split (the data the timeline covers), sequence, frame
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +46,7 @@ class ErrorTimeline(QWidget):
         self.error: Optional[np.ndarray] = None
         self.sequence_of = np.zeros(0, dtype=int)
         self.frame_of = np.zeros(0, dtype=int)
+        self.split = "valid"
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
     def clear(self) -> None:
@@ -65,15 +66,18 @@ class ErrorTimeline(QWidget):
                                 else np.zeros(n, dtype=int))
             self.frame_of = (np.asarray(snap.timeline_frame, dtype=int) if snap.timeline_frame is not None
                              else np.arange(n))
+            # The session scores the training data when there is no validation split.
+            self.split = getattr(snap, "latent_split", None) or "valid"
             self.curve.setData(np.arange(n), self.error)
             self._draw_boundaries()
             worst = int(np.argmax(self.error))
-            self.info.setText(f"validation per-frame MSE: mean {self.error.mean():.4g}, worst {self.error[worst]:.4g} "
+            what = "validation" if self.split == "valid" else "training (no validation split)"
+            self.info.setText(f"{what} per-frame MSE: mean {self.error.mean():.4g}, worst {self.error[worst]:.4g} "
                               f"(sequence {self.sequence_of[worst]}, frame {self.frame_of[worst]}); click to inspect")
         self.show_window(snap.split, snap.sequence, snap.start, len(snap.inputs))
 
     def show_window(self, split: str, sequence: int, start: int, length: int) -> None:
-        if split != "valid" or self.error is None:
+        if split != self.split or self.error is None:
             self.current.setVisible(False)
             return
         rows = np.flatnonzero((self.sequence_of == sequence) & (self.frame_of >= start) & (self.frame_of < start + length))
@@ -111,4 +115,4 @@ class ErrorTimeline(QWidget):
             return
         hit = self.position_to_frame(vb.mapSceneToView(event.scenePos()).x())
         if hit is not None:
-            self.frameClicked.emit("valid", hit[0], hit[1])
+            self.frameClicked.emit(self.split, hit[0], hit[1])

@@ -106,6 +106,8 @@ class LatentScatter(QWidget):
             self.split = getattr(snap, "latent_split", None) or "valid"
             if self.x_axis.count() != z.shape[1] + 2:
                 self._set_dims(z.shape[1])
+            if snap.kl_per_dim is not None and len(snap.kl_per_dim) == z.shape[1]:
+                self._label_dims(np.asarray(snap.kl_per_dim, dtype=float))
             self._redraw(keep_selection=False)
         self.set_current(snap.split, snap.sequence, snap.start)
 
@@ -138,6 +140,12 @@ class LatentScatter(QWidget):
             box.addItems(names)
             box.setCurrentIndex(default)
             box.blockSignals(False)
+
+    def _label_dims(self, kl: np.ndarray) -> None:
+        """Show each dimension's mean KL: dims near 0 are unused by the model (collapsed)."""
+        for box in (self.x_axis, self.y_axis):
+            for i, value in enumerate(kl):
+                box.setItemText(i + 2, f"z{i} (KL {value:.2g})")
 
     def _axis(self, box: QComboBox, pcs: Optional[np.ndarray]) -> np.ndarray:
         i = box.currentIndex()

@@ -21,6 +21,7 @@ VALID = (255, 127, 14)
 RECON = (44, 160, 44)
 KL = (214, 39, 40)
 MAX_EARLIER_RUNS = 4
+REDRAW_MS = 400     # at most 2.5 redraws a second: each redraw holds the GIL the training thread needs
 
 
 class GrowingArray:
@@ -117,13 +118,18 @@ class LossPlot(QWidget):
         self.log_y.toggled.connect(self._set_log)
 
         self._steps_per_epoch = 1
+        self._epochs_planned = 1
+        self._x_right = 0.0
         self._batches = GrowingArray(4)       # x, loss, reconstruction, kl
         self._epochs = GrowingArray(8)        # x, loss, recon, kl, val_loss, val_recon, val_kl, val_mse
         self._earlier: list[list[pg.PlotDataItem]] = []
         self.runs = 0
         self._baselines: dict[str, float] = {}
-        self._redraw = qthrottled(self._redraw_now, timeout=200)   # at most 5 redraws a second
+        self._redraw = qthrottled(self._redraw_now, timeout=REDRAW_MS)
         self._update_visibility()
+        # The first batches' loss is often 10x the rest: auto-range y over the central 96% of
+        # each curve's values so the spike does not flatten everything after it.
+        self.loss_plot.getViewBox().enableAutoRange(axis="y", enable=0.96)
 
     # ---- events -----------------------------------------------------------------------
     def begin_run(self, started: ev.RunStarted) -> None:
@@ -133,6 +139,8 @@ class LossPlot(QWidget):
         self._batches.clear()
         self._epochs.clear()
         self._steps_per_epoch = max(1, int(started.steps_per_epoch))
+        self._epochs_planned = max(1, int(started.epochs))
+        self._x_right = 0.0
         self.runs += 1
         self._baselines = {}
         self._place_baselines()
@@ -185,6 +193,12 @@ class LossPlot(QWidget):
     def _redraw_now(self) -> None:
         b = self._batches.view()
         e = self._epochs.view()
+        x_max = max(b[-1, 0] if len(b) else 0.0, e[-1, 0] if len(e) else 0.0)
+        if x_max > self._x_right or self._x_right == 0.0:
+            # Widen the epoch axis in steps (x1.5, up to the planned epochs) rather than on every
+            # redraw: a changing range makes pyqtgraph rebuild the axis ticks each time.
+            self._x_right = min(float(self._epochs_planned), max(1.0, x_max * 1.5))
+            self.loss_plot.setXRange(0.0, self._x_right, padding=0.02)
         self.batch_curve.setData(b[:, 0], b[:, 1])
         self.train_curve.setData(e[:, 0], e[:, 1])
         self.valid_curve.setData(*_finite(e[:, 0], e[:, 4]))

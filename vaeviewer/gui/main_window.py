@@ -32,7 +32,8 @@ from vaeviewer.gui.run_controller import RunController, SessionFactory
 from vaeviewer.gui.status import RunStatusBar
 from vaeviewer.training import events as ev
 
-SNAPSHOT_MS = 150
+SNAPSHOT_MS = 300      # newest snapshot drawn at most ~3 times a second
+STATUS_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +57,8 @@ class MainWindow(QMainWindow):
         self._detail: Optional[ev.Snapshot] = None
         self._with_latents: Optional[ev.Snapshot] = None
         self._render_snapshot = qthrottled(self._render_snapshot_now, timeout=SNAPSHOT_MS)
+        self._pending_batches: list = []
+        self._update_status = qthrottled(self._update_status_now, timeout=STATUS_MS)
 
         # ---- widgets ----------------------------------------------------------------------
         self.data_panel = DataPanel()
@@ -272,6 +275,11 @@ class MainWindow(QMainWindow):
 
     def _on_batches(self, batches: list) -> None:
         self.loss_plot.add_batches(batches)
+        self._pending_batches.extend(batches)
+        self._update_status()
+
+    def _update_status_now(self) -> None:
+        batches, self._pending_batches = self._pending_batches, []
         self.status.batches(batches)
 
     def _on_epoch(self, epoch: ev.EpochEnd) -> None:
@@ -298,6 +306,9 @@ class MainWindow(QMainWindow):
         self.timeline.show_window(snap.split, snap.sequence, snap.start, len(snap.inputs))
 
     def _on_run_finished(self, finished: ev.RunFinished) -> None:
+        # Draw what the throttles still hold back, so the final state shows at once.
+        self._update_status_now()
+        self.loss_plot._redraw_now()
         self.status.run_finished(finished)
 
     def _on_running_changed(self, running: bool) -> None:

@@ -23,6 +23,10 @@ from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 
+# Pool workers still running: a worker must outlive the widget that started it, or its signals
+# object is deleted under it (superqt then fails in the pool thread).
+_LIVE_WORKERS: set = set()
+
 SessionFactory = Callable[[RunConfig, Callable[[Any], None], Optional[list]], Any]
 
 
@@ -76,7 +80,6 @@ class RunController(QObject):
         self._paused = False
         self._inspect_busy = False
         self._inspect_next: Optional[tuple[str, int, int]] = None
-        self._workers: list[Any] = []
         self.thread_listeners: list[Callable[[Any], None]] = []   # called on the training thread (bench)
         self.config: Optional[RunConfig] = None
 
@@ -268,9 +271,13 @@ class RunController(QObject):
 
     def _launch(self, func: Callable[[], Any], on_done: Callable[[Any], None],
                 on_error: Callable[[Exception], None]) -> None:
-        worker = create_worker(func, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(on_done)
-        worker.errored.connect(on_error)
-        self._workers.append(worker)
-        worker.finished.connect(lambda w=worker: self._workers.remove(w) if w in self._workers else None)
-        worker.start()
+        start_worker(create_worker(func, _start_thread=False, _ignore_errors=True), on_done, on_error)
+
+
+def start_worker(worker: Any, on_done: Callable[[Any], None], on_error: Callable[[Exception], None]) -> None:
+    """Connect and start a superqt worker, keeping it alive until it has finished."""
+    worker.returned.connect(on_done)
+    worker.errored.connect(on_error)
+    _LIVE_WORKERS.add(worker)
+    worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
+    worker.start()

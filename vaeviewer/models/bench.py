@@ -73,9 +73,10 @@ class _PlainVAE(keras.Model):
 def build_plain_reference(variant: str, frame_shape, window: int, filters=(32, 64), inner_dim=16, latent_dim=6):
     """The plain float32 Keras-3 VAE with the same layer sizes as `build_vae(variant, ...)`.
 
-    The frame padding is done the way the plain code would (ZeroPadding, 'same' convolutions,
-    Cropping) except for conv3d/convlstm where the first Conv3D gets its padding explicitly (a
-    TensorFlow graph-rewrite bug, see builders); Conv*DTranspose layers are the stock ones.
+    Frame sizes that need padding get ZeroPadding and Cropping layers (for windows the first
+    Conv3D then takes its padding explicitly: TF's Pad + Conv3D('same') bug, see builders);
+    Conv*DTranspose layers are the stock ones; convlstm's per-frame convolutions are Conv3D with
+    (1, 3, 3) kernels.
     """
     L = keras.layers
     h, w = frame_shape
@@ -110,14 +111,18 @@ def build_plain_reference(variant: str, frame_shape, window: int, filters=(32, 6
         ts = [1] * len(filters)
         kt = 1
         kernels, first_strides = (1, 3, 3), (1, 2, 2)
-    sizes = (T, hp, wp)
-    pads = [same_padding(n, k, s) for n, k, s in zip(sizes, kernels, first_strides)]
-    pads[1] = (pads[1][0], pads[1][1] + hp - h)
-    pads[2] = (pads[2][0], pads[2][1] + wp - w)
     inp = keras.Input((T, h, w, 1))
-    x = L.ZeroPadding3D(tuple(pads))(inp)
+    if (hp, wp) == (h, w):  # the plain way: 'same' convolutions, no padding layer
+        x = inp
+        first = "same"
+    else:  # the plain way breaks here (TF's Pad + Conv3D('same') bug): pad explicitly
+        pads = [same_padding(n, k, s) for n, k, s in zip((T, hp, wp), kernels, first_strides)]
+        pads[1] = (pads[1][0], pads[1][1] + hp - h)
+        pads[2] = (pads[2][0], pads[2][1] + wp - w)
+        x = L.ZeroPadding3D(tuple(pads))(inp)
+        first = "valid"
     for i, (f, st) in enumerate(zip(filters, ts)):
-        x = L.Conv3D(f, kernels, strides=(st, 2, 2), padding="valid" if i == 0 else "same", activation="relu")(x)
+        x = L.Conv3D(f, kernels, strides=(st, 2, 2), padding=first if i == 0 else "same", activation="relu")(x)
     if variant == "convlstm":
         x = L.ConvLSTM2D(filters[-1], 3, padding="same")(x)
     x = L.Flatten()(x)

@@ -1,6 +1,6 @@
 """Build the three VAE variants (conv2d, conv3d, convlstm) for any frame size, built and compiled.
 
-Every variant pads the frame inside the model (ZeroPadding) up to a multiple of 2**len(filters),
+Every variant pads the frame inside the model (zero padding) up to a multiple of 2**len(filters),
 so that each stride-2 stage halves it exactly, and crops the decoder's output back (Cropping):
 the reconstruction has exactly the input's shape and the data is never resized.
 
@@ -11,8 +11,8 @@ the reconstruction has exactly the input's shape and the data is never resized.
   window. The time axis is strided by 2 in as many stages as T has factors of 2 (T=10: one stage,
   T=16: all of them, T=1 or 5: none), so no frame is padded or dropped; the time kernel is 3
   (1 when T = 1).
-- ``convlstm``: per-frame convolution stages (Conv3D with a (1, 3, 3) kernel: a Conv2D applied to
-  every frame at once) down to the coarsest grid, then ConvLSTM2D over the window; the decoder
+- ``convlstm``: per-frame convolution stages (Conv2D applied to all B*T frames at once, see
+  layers.FoldTime) down to the coarsest grid, then ConvLSTM2D over the window; the decoder
   mirrors it: Dense -> repeat over T -> ConvLSTM2D (return_sequences) -> per-frame transposed
   convolutions. **One latent per window**, taken from the encoder ConvLSTM's last output:
   it is what the scatter, the KL-per-dimension display and the encode API share with conv2d and
@@ -24,7 +24,9 @@ the reconstruction has exactly the input's shape and the data is never resized.
   frame; at full resolution it would be ~20x slower for little gain.
 
 Everything is created under the current global dtype policy (see precision.apply_precision);
-z_mean / z_log_var and the output sigmoid are float32.
+z_mean / z_log_var and the output sigmoid are float32. Under mixed bfloat16 the transposed
+convolutions are built as `layers.SubPixelConvTranspose` (same weights, same function, fused on
+oneDNN/AMX); under float32 / float16 they are Keras' own Conv2DTranspose / Conv3DTranspose.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from keras import layers
 from vaeviewer.config import VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
-from vaeviewer.models.layers import SubPixelConvTranspose
+from vaeviewer.models.layers import FoldTime, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
 # The inference helpers live in their own module; they are part of this module's public API.
@@ -139,25 +141,6 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     return encoder, decoder
 
 
-def _pad_into_first_conv(inp, pad, kernel, strides):
-    """ZeroPadding3D holding both the frame padding and the first conv's 'same' padding.
-
-    The first Conv3D then runs with padding='valid'. Why: TensorFlow 2.21's CPU graph rewrite
-    fuses Pad + Conv3D(padding='same') and drops the 'same' part (a (10, 61, 77) window comes out
-    (4, 31, 39) instead of (5, 32, 40) inside tf.function, correct in eager mode). Pad + 'valid'
-    is fused correctly. Conv2D is not affected.
-    """
-    padded = [inp.shape[1 + a] + pad[a][0] + pad[a][1] for a in range(3)]
-    full = []
-    for a in range(3):
-        before, after = same_padding(padded[a], kernel[a], strides[a])
-        full.append((pad[a][0] + before, pad[a][1] + after))
-    full = tuple(full)
-    if full == ((0, 0),) * 3:
-        return inp
-    return layers.ZeroPadding3D(full, name="pad")(inp)
-
-
 def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed):
     h, w = frame_shape
     m = 2 ** len(filters)
@@ -167,10 +150,13 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     kt = 3 if window > 1 else 1
 
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
-    x = _pad_into_first_conv(inp, pad, (kt, 3, 3), (t_strides[0], 2, 2))
+    # Not ZeroPadding3D: TF 2.21's CPU graph rewrite fuses Pad + Conv3D wrongly (a (10, 61, 77)
+    # window comes out (4, 31, 39) instead of (5, 32, 40) inside tf.function, while eager mode is
+    # right) and, with 'valid', fails on the gradient graph and drops every other fusion.
+    x = ZeroPadEnd(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
     for i, (f, st) in enumerate(zip(filters, t_strides)):
-        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="valid" if i == 0 else "same",
-                          activation="relu", name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
+                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
     x = layers.Flatten()(x)
     x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
     encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
@@ -208,11 +194,16 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
         return layers.ConvLSTM2D(f_last, 3, padding="same", return_sequences=return_sequences,
                                  stateful=stateful, name=name, **kw)
 
+    pad2 = pad[1:]
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
-    x = _pad_into_first_conv(inp, pad, (1, 3, 3), (1, 2, 2))
+    # The per-frame stages run as 2-D layers on (B*T, H, W, C): see FoldTime.
+    x = FoldTime(name="fold")(inp)
+    if pad2 != ((0, 0), (0, 0)):
+        x = layers.ZeroPadding2D(pad2, name="pad")(x)
     for i, f in enumerate(filters):
-        x = layers.Conv3D(f, (1, 3, 3), strides=(1, 2, 2), padding="valid" if i == 0 else "same",
-                          activation="relu", name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
+        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}",
+                          **_conv_kwargs(seed, i))(x)
+    x = UnfoldTime(window, name="unfold")(x)
     x = lstm("encoder_lstm", return_sequences=False, index=70)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
@@ -224,12 +215,13 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     y = layers.RepeatVector(window, name="repeat")(y)
     y = layers.Reshape((window, gh, gw, f_last))(y)
     y = lstm("decoder_lstm", return_sequences=True, index=80)(y)
+    y = FoldTime(name="fold")(y)
     for i, f in enumerate(reversed(filters)):
-        y = _deconv(f, (1, 3, 3), strides=(1, 2, 2), rank=3, activation="relu",
-                                  name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
-    y = _deconv(1, (1, 3, 3), strides=1, rank=3, name="to_pixels", **_conv_kwargs(seed, 40))(y)
-    if pad != ((0, 0),) * 3:
-        y = layers.Cropping3D(pad, name="crop")(y)
+        y = _deconv(f, 3, strides=2, rank=2, activation="relu", name=f"deconv_{i}", **_conv_kwargs(seed, 20 + i))(y)
+    y = _deconv(1, 3, strides=1, rank=2, name="to_pixels", **_conv_kwargs(seed, 40))(y)
+    if pad2 != ((0, 0), (0, 0)):
+        y = layers.Cropping2D(pad2, name="crop")(y)
+    y = UnfoldTime(window, name="unfold")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder

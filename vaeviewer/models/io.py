@@ -20,12 +20,15 @@ import keras
 
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
-from vaeviewer.models.layers import SubPixelConvTranspose
+from vaeviewer.models.layers import FoldTime, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 
 CUSTOM_OBJECTS = {
     "vaeviewer>VAE": VAE,
     "vaeviewer>Sampling": Sampling,
     "vaeviewer>SubPixelConvTranspose": SubPixelConvTranspose,
+    "vaeviewer>ZeroPadEnd": ZeroPadEnd,
+    "vaeviewer>FoldTime": FoldTime,
+    "vaeviewer>UnfoldTime": UnfoldTime,
 }
 
 # Serialization markers Keras writes for plain Python values (no code behind them).

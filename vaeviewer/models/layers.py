@@ -49,6 +49,88 @@ def phase_taps(kernel: int, stride: int) -> tuple[np.ndarray, int, int]:
     return sel, -dmin, dmax
 
 
+def zero_pad(x, paddings):
+    """Pad with zeros by concatenation (no Pad op; see SubPixelConvTranspose.call)."""
+    for axis, (before, after) in enumerate(paddings):
+        if not before and not after:
+            continue
+        parts = []
+        shape = tf.shape(x)
+        for n in (before, after):
+            if n:
+                zshape = tf.concat([shape[:axis], [n], shape[axis + 1:]], axis=0)
+                parts.append(tf.zeros(zshape, dtype=x.dtype))
+            else:
+                parts.append(None)
+        pieces = [p for p in (parts[0], x, parts[1]) if p is not None]
+        x = tf.concat(pieces, axis=axis)
+    return x
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class ZeroPadEnd(keras.layers.Layer):
+    """Zero padding given as ((before, after), ...) per non-batch, non-channel axis, by concatenation.
+
+    Used in front of Conv3D instead of ZeroPadding3D: TF's CPU graph rewrite mishandles
+    Pad + Conv3D (wrong 'same' shapes, or a failed remapper that drops all fusions).
+    """
+
+    def __init__(self, padding, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.padding = tuple(tuple(int(v) for v in p) for p in padding)
+
+    def call(self, inputs):
+        return zero_pad(inputs, [(0, 0), *self.padding, (0, 0)])
+
+    def compute_output_shape(self, input_shape):
+        spatial = [None if n is None else n + a + b for n, (a, b) in zip(input_shape[1:-1], self.padding)]
+        return (input_shape[0], *spatial, input_shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["padding"] = [list(p) for p in self.padding]
+        return config
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class FoldTime(keras.layers.Layer):
+    """(B, T, H, W, C) -> (B*T, H, W, C): run per-frame 2-D layers on every frame at once.
+
+    Cheaper than TimeDistributed (a Python loop over T in Keras 3) and than Conv3D with a
+    (1, k, k) kernel (the 2-D oneDNN path fuses bias, activation and the bias gradient).
+    """
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        return tf.reshape(inputs, tf.concat([[shape[0] * shape[1]], shape[2:]], axis=0))
+
+    def compute_output_shape(self, input_shape):
+        b, t = input_shape[0], input_shape[1]
+        return (None if b is None or t is None else b * t, *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class UnfoldTime(keras.layers.Layer):
+    """(B*T, H, W, C) -> (B, T, H, W, C), the inverse of FoldTime."""
+
+    def __init__(self, window: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.window = int(window)
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        return tf.reshape(inputs, tf.concat([[shape[0] // self.window, self.window], shape[1:]], axis=0))
+
+    def compute_output_shape(self, input_shape):
+        b = input_shape[0]
+        return (None if b is None else b // self.window, self.window, *input_shape[1:])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["window"] = self.window
+        return config
+
+
 @keras.saving.register_keras_serializable(package="vaeviewer")
 class SubPixelConvTranspose(keras.layers.Layer):
     """A 'same'-padded 2-D or 3-D transposed convolution computed as conv + pixel shuffle.
@@ -136,10 +218,16 @@ class SubPixelConvTranspose(keras.layers.Layer):
             padding = "VALID"
         elif all(p[0] == p[1] for p in paddings):
             padding = "SAME"  # stride 1, odd kernel: 'same' is exactly the symmetric padding
-        else:
+        elif self.rank == 2:
             # Not conv2d's explicit padding: TF's oneDNN path does not take it (falls back to
             # Eigen, 100x slower); Pad + VALID is fused into the oneDNN convolution.
             x = tf.pad(x, paddings)
+            padding = "VALID"
+        else:
+            # For Conv3D a Pad op in front makes TF's graph remapper fail on the gradient graph
+            # ("fanout ... exist for missing node .../Pad"), and a failed remapper drops every
+            # fusion in the step; zeros concatenated in are left alone.
+            x = zero_pad(x, paddings)
             padding = "VALID"
         if self.rank == 2:
             y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
