@@ -16,7 +16,7 @@ def tiny_config(**changes) -> RunConfig:
         demo=True, demo_sequences=2, demo_frames=80, frame_size=(16, 20), variant="conv2d",
         window=4, stride=1, filters=(4, 8), inner_dim=8, latent_dim=2, batch_size=8,
         epochs=2, steps_per_epoch=3, precision="float32", valid_fraction=0.25,
-        snapshot_interval_s=0.0, seed=1,
+        snapshot_interval_s=0.0, seed=1, min_steps_per_epoch=1,
     )
     base.update(changes)
     return RunConfig(**base)

@@ -59,7 +59,8 @@ class RunConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     epochs: int = 10
-    steps_per_epoch: int | None = None
+    steps_per_epoch: int | None = None   # None: one pass over the data, but at least min_steps_per_epoch
+    min_steps_per_epoch: int = 100       # small data sets are walked again within an epoch
     precision: str = "auto"
     seed: int = 0
     # output
@@ -103,6 +104,7 @@ class RunConfig:
             ("max_scatter_points", 10, 1000000),
             ("demo_sequences", 1, 64),
             ("demo_frames", 2, 100000),
+            ("min_steps_per_epoch", 1, 1000000),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:

@@ -33,10 +33,35 @@ def test_matches_keras_conv_transpose(rank, kernel, strides, shape):
 
 
 def test_phase_taps_cover_every_kernel_tap_once():
-    for kernel, stride in [(3, 2), (3, 1), (1, 1), (5, 2), (4, 2)]:
-        sel, before, after = phase_taps(kernel, stride)
-        assert sel.sum(axis=(0, 1)).tolist() == [1.0] * kernel
+    for kernel, stride, phases in [(3, 2, 1), (3, 1, 1), (1, 1, 1), (5, 2, 1), (4, 2, 1), (3, 1, 2), (5, 1, 2)]:
+        sel, before, after = phase_taps(kernel, stride, phases)
+        assert sel.shape[0] == stride * phases and sel.shape[2] == phases
+        # every (input phase, tap) pair lands in exactly one (output phase, window offset)
+        assert np.all(sel.sum(axis=(0, 1)) == 1.0)
         assert before >= 0 and after >= 0
+
+
+@pytest.mark.parametrize("rank", [2, 3])
+def test_chained_without_shuffle_matches_keras(rank):
+    """stride-2 stage left in phase layout + 1-channel stride-1 layer reading the phases."""
+    shape = (2, 5, 7, 3) if rank == 2 else (2, 3, 5, 7, 3)
+    strides = 2 if rank == 2 else (1, 2, 2)
+    x = np.random.default_rng(1).random(shape, dtype=np.float32)
+    cls = keras.layers.Conv2DTranspose if rank == 2 else keras.layers.Conv3DTranspose
+    up = cls(4, 3, strides=strides, padding="same", activation="relu")
+    out = cls(1, 3, padding="same")
+    expected = out(up(x)).numpy()
+    fast_up = SubPixelConvTranspose(4, 3, strides=strides, rank=rank, activation="relu", shuffle=False)
+    fast_out = SubPixelConvTranspose(1, 3, strides=1, rank=rank, input_phases=strides)
+    fast_up.build(x.shape)
+    fast_up.set_weights(up.get_weights())
+    phased = fast_up(x)
+    assert phased.shape == (*x.shape[:-1], 4 * 4)  # 4 phases x 4 channels, coarse grid
+    fast_out(phased)
+    fast_out.set_weights(out.get_weights())
+    got = fast_out(phased).numpy()
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 def test_config_round_trip():

@@ -135,6 +135,28 @@ def _with_gui(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, An
     }
 
 
+def _idle_gaps(seconds: float) -> np.ndarray:
+    """Timer gaps of an idle event loop (no training): the machine's own scheduling noise."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QEventLoop, Qt, QTimer
+
+    from vaeviewer.gui.app import ensure_app
+
+    ensure_app()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(0)
+
+
 def bench_gui(seconds: float = 20, config: Optional[RunConfig] = None, rounds: int = 2) -> dict:
     """Measure GUI responsiveness during training and the GUI's cost in training speed.
 
@@ -158,6 +180,7 @@ def bench_gui(seconds: float = 20, config: Optional[RunConfig] = None, rounds: i
     warmup = max(1.0, share / 5)
     headless, gui = [], []
     load_before = os.getloadavg()[0]
+    idle = _idle_gaps(2.0)
     for _ in range(rounds):
         headless.append(_headless(cfg, warmup, share))
         gui.append(_with_gui(cfg, warmup, share))
@@ -178,6 +201,8 @@ def bench_gui(seconds: float = 20, config: Optional[RunConfig] = None, rounds: i
                             for h, g in zip(headless, gui)],
         "gui_thread_cpu_fraction": round(float(np.mean([r["gui_thread_cpu"] for r in gui])), 3),
         "stall_p99_ms": round(p99, 1),
+        # The same timer with no training at all: what the machine's load alone costs.
+        "idle_stall_p99_ms": round(float(np.percentile(idle, 99)), 1) if len(idle) else None,
         "stall_max_ms": round(worst, 1),
         "stall_median_ms": round(float(np.median(gaps)), 1) if len(gaps) else None,
         "timer_ticks": int(len(gaps)),

@@ -83,6 +83,7 @@ class FrameStrips(QWidget):
             self.images.append(item)
         self.row_labels = [pg.TextItem(name, color=(40, 40, 40), anchor=(1, 0.5)) for name in ROWS]
         for label in self.row_labels:
+            label.setVisible(False)       # placed (and shown) with the first window
             self.view.addItem(label)
         self.column_labels: list[pg.TextItem] = []
 
@@ -148,6 +149,7 @@ class FrameStrips(QWidget):
             y = row * (h + GAP * 3)
             item.setPos(0, y)
             label.setPos(-3, y + h / 2)
+            label.setVisible(True)
         self._layout_columns(t, w, snap.start)
         self._update_error_levels()
         self.view.setRange(xRange=(-0.12 * t * w - 20, t * (w + GAP)), yRange=(-12, 3 * (h + GAP * 3)), padding=0.02)

@@ -98,7 +98,7 @@ class LossPlot(QWidget):
         self.pca_line = pg.InfiniteLine(angle=0, pen=_pen((120, 60, 160), 1.5, dash=True), movable=False,
                                         label="PCA", labelOpts={"position": 0.97, "color": (120, 60, 160), "anchors": [(1, 1), (1, 1)]})
         self.mean_line = pg.InfiniteLine(angle=0, pen=_pen((90, 90, 90), 1.5, dash=True), movable=False,
-                                         label="mean frame", labelOpts={"position": 0.03, "color": (90, 90, 90), "anchors": [(0, 1), (0, 1)]})
+                                         label="mean frame", labelOpts={"position": 0.03, "color": (90, 90, 90), "anchors": [(0, 0), (0, 0)]})
         for line in (self.pca_line, self.mean_line):
             line.setVisible(False)
             self.mse_plot.addItem(line, ignoreBounds=False)
@@ -127,9 +127,9 @@ class LossPlot(QWidget):
         self._baselines: dict[str, float] = {}
         self._redraw = qthrottled(self._redraw_now, timeout=REDRAW_MS)
         self._update_visibility()
-        # The first batches' loss is often 10x the rest: auto-range y over the central 96% of
+        # The first batches' loss is often 10x the rest: auto-range y over the central 90% of
         # each curve's values so the spike does not flatten everything after it.
-        self.loss_plot.getViewBox().enableAutoRange(axis="y", enable=0.96)
+        self.loss_plot.getViewBox().enableAutoRange(axis="y", enable=0.9)
 
     # ---- events -----------------------------------------------------------------------
     def begin_run(self, started: ev.RunStarted) -> None:

@@ -24,28 +24,33 @@ import tensorflow as tf
 from keras import ops
 
 
-def phase_taps(kernel: int, stride: int) -> tuple[np.ndarray, int, int]:
+def phase_taps(kernel: int, stride: int, input_phases: int = 1) -> tuple[np.ndarray, int, int]:
     """How a 'same' transposed conv along one axis reads its input, per output phase.
 
-    Output index o = stride * m + a reads input m + d with kernel tap k = a + pad_before - stride * d,
-    where pad_before = max(kernel - stride, 0) // 2 is the forward conv's 'same' padding.
+    The input may itself be in phase layout: full-resolution index p * M + b is stored at coarse
+    position M, phase b (p = input_phases). The output is produced in phase layout with
+    q = stride * p phases: full-resolution index q * M + a. With pad_before = max(kernel -
+    stride, 0) // 2 (the forward conv's 'same' padding), output phase a at M reads input phase b
+    at M + d through tap k = a + pad_before - stride * b - q * d.
 
     Returns:
-        (selection (stride, R, kernel) one-hot matrix: phase a, window offset r, tap k;
-         pad_before, pad_after): the window is input[m - pad_before ... m + pad_after].
+        (selection one-hot array (q, R, p, kernel): output phase a, window offset r = d - d_min,
+         input phase b, tap k; pad_before, pad_after of the coarse window, -d_min and d_max).
     """
     pb = max(kernel - stride, 0) // 2
-    triples = []
-    for a in range(stride):
-        for k in range(kernel):
-            num = a + pb - k
-            if num % stride == 0:
-                triples.append((a, num // stride, k))
-    ds = [d for _, d, _ in triples]
+    q = stride * input_phases
+    entries = []
+    for a in range(q):
+        for b in range(input_phases):
+            for k in range(kernel):
+                num = a + pb - stride * b - k
+                if num % q == 0:
+                    entries.append((a, num // q, b, k))
+    ds = [d for _, d, _, _ in entries]
     dmin, dmax = min(ds), max(ds)
-    sel = np.zeros((stride, dmax - dmin + 1, kernel), np.float32)
-    for a, d, k in triples:
-        sel[a, d - dmin, k] = 1.0
+    sel = np.zeros((q, dmax - dmin + 1, input_phases, kernel), np.float32)
+    for a, d, b, k in entries:
+        sel[a, d - dmin, b, k] = 1.0
     return sel, -dmin, dmax
 
 
@@ -135,12 +140,20 @@ class UnfoldTime(keras.layers.Layer):
 class SubPixelConvTranspose(keras.layers.Layer):
     """A 'same'-padded 2-D or 3-D transposed convolution computed as conv + pixel shuffle.
 
+    Two of these can be chained without the pixel shuffle in between: the first with
+    ``shuffle=False`` returns its output in phase layout (B, *n, prod(s) * filters), channels
+    ordered (phase..., channel), and the next one takes it with ``input_phases=s``. The decoders
+    use this for the last upsampling stage and the 1-channel output layer, whose filter gradient
+    is slow on a full-resolution 1-channel tensor and fast on the phase layout.
+
     Args:
         filters: output channels.
         kernel_size: int or tuple (one per spatial axis).
         strides: int or tuple (one per spatial axis).
         rank: 2 for (B, H, W, C) inputs, 3 for (B, T, H, W, C).
         activation: applied after the bias (fused with the convolution where the backend can).
+        input_phases: the phase factor of an input in phase layout (1: an ordinary input).
+        shuffle: False to return the output in phase layout.
     """
 
     def __init__(
@@ -153,6 +166,8 @@ class SubPixelConvTranspose(keras.layers.Layer):
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        input_phases=1,
+        shuffle: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -166,7 +181,12 @@ class SubPixelConvTranspose(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        taps = [phase_taps(k, s) for k, s in zip(self.kernel_size, self.strides)]
+        self.input_phases = self._tuple(input_phases)
+        self.shuffle = bool(shuffle)
+        if any(p > 1 and s > 1 for p, s in zip(self.input_phases, self.strides)):
+            raise ValueError("input_phases > 1 is supported for stride-1 axes only")
+        self.phases = tuple(s * p for s, p in zip(self.strides, self.input_phases))
+        taps = [phase_taps(k, s, p) for k, s, p in zip(self.kernel_size, self.strides, self.input_phases)]
         self._selections = [t[0] for t in taps]
         self._pads = [(t[1], t[2]) for t in taps]
 
@@ -179,7 +199,7 @@ class SubPixelConvTranspose(keras.layers.Layer):
         return value
 
     def build(self, input_shape):
-        in_channels = int(input_shape[-1])
+        in_channels = int(input_shape[-1]) // int(np.prod(self.input_phases))
         # Same layout as Conv{2,3}DTranspose: (*kernel, out_channels, in_channels).
         self.kernel = self.add_weight(
             name="kernel",
@@ -190,25 +210,36 @@ class SubPixelConvTranspose(keras.layers.Layer):
             self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
         else:
             self.bias = None
+        self._kernel_index = self._phase_kernel_index(in_channels)
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if n is None else n * s for n, s in zip(input_shape[1:-1], self.strides)]
+        if not self.shuffle:
+            return (*input_shape[:-1], int(np.prod(self.phases)) * self.filters)
+        spatial = [None if n is None else n * q for n, q in zip(input_shape[1:-1], self.phases)]
         return (input_shape[0], *spatial, self.filters)
 
-    def _phase_kernel(self):
-        """The stride-1 kernel (*R, in, prod(s) * out) with phases ordered (a_0, ..., a_n, out)."""
-        kernel = ops.cast(self.kernel, self.compute_dtype)
-        sels = [ops.cast(s, self.compute_dtype) for s in self._selections]
+    def _phase_kernel_index(self, in_channels: int) -> np.ndarray:
+        """For each entry of the stride-1 phase kernel, 1 + the flat index of the kernel weight it
+        copies, or 0 for a structural zero. Shape (*R, in-phases x in, out-phases x out), channels
+        ordered (phase..., channel)."""
+        index = np.arange(1, int(np.prod(self.kernel_size)) * self.filters * in_channels + 1, dtype=np.float64)
+        index = index.reshape(*self.kernel_size, self.filters, in_channels)
+        sels = [s.astype(np.float64) for s in self._selections]
+        # per axis sel: (out phase, window, in phase, tap); kernel: (*taps, out, in). One-hot
+        # selections: every phase-kernel entry is exactly one weight or zero.
         if self.rank == 2:
-            # sel: (phase, window, tap); kernel: (tap_h, tap_w, out, in)
-            k = tf.einsum("ark,bcj,kjoi->rciabo", sels[0], sels[1], kernel)
+            k = np.einsum("arxk,bcyj,kjoi->rcxyiabo", *sels, index)
         else:
-            # time (a, u, s), height (b, r, k), width (d, c, j); kernel (s, k, j, out, in)
-            k = tf.einsum("aus,brk,dcj,skjoi->urciabdo", sels[0], sels[1], sels[2], kernel)
+            k = np.einsum("auxs,brym,dczj,smjoi->urcxyziabdo", *sels, index)
         windows = [s.shape[1] for s in self._selections]
-        in_channels = self.kernel.shape[-1]
-        phases = int(np.prod(self.strides))
-        return ops.reshape(k, (*windows, in_channels, phases * self.filters))
+        shape = (*windows, int(np.prod(self.input_phases)) * in_channels, int(np.prod(self.phases)) * self.filters)
+        return np.rint(k).astype(np.int32).reshape(shape)
+
+    def _phase_kernel(self):
+        """The stride-1 phase kernel, gathered from the transposed-conv kernel (cheap, exact)."""
+        flat = ops.reshape(ops.cast(self.kernel, self.compute_dtype), (-1,))
+        flat = ops.concatenate([ops.zeros((1,), dtype=flat.dtype), flat], axis=0)
+        return tf.gather(flat, self._kernel_index)
 
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
@@ -233,12 +264,12 @@ class SubPixelConvTranspose(keras.layers.Layer):
             y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
         else:
             y = tf.nn.conv3d(x, kernel, strides=[1, 1, 1, 1, 1], padding=padding)
-        phases = int(np.prod(self.strides))
+        phases = int(np.prod(self.phases))
         if self.use_bias:
             y = tf.nn.bias_add(y, tf.tile(ops.cast(self.bias, y.dtype), [phases]))
         if self.activation is not None:
             y = self.activation(y)
-        if phases > 1:
+        if phases > 1 and self.shuffle:
             y = self._shuffle(y)
         return y
 
@@ -246,12 +277,12 @@ class SubPixelConvTranspose(keras.layers.Layer):
         """(B, *n, prod(s) * C) with channels ordered (a_0.., C) -> (B, *(n * s), C)."""
         shape = tf.shape(y)
         n = [shape[1 + i] for i in range(self.rank)]
-        y = tf.reshape(y, [shape[0], *n, *self.strides, self.filters])
+        y = tf.reshape(y, [shape[0], *n, *self.phases, self.filters])
         if self.rank == 2:
             y = tf.transpose(y, [0, 1, 3, 2, 4, 5])
         else:
             y = tf.transpose(y, [0, 1, 4, 2, 5, 3, 6, 7])
-        return tf.reshape(y, [shape[0], *[ni * s for ni, s in zip(n, self.strides)], self.filters])
+        return tf.reshape(y, [shape[0], *[ni * q for ni, q in zip(n, self.phases)], self.filters])
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -265,6 +296,8 @@ class SubPixelConvTranspose(keras.layers.Layer):
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "input_phases": self.input_phases,
+                "shuffle": self.shuffle,
             }
         )
         return config

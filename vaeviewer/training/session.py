@@ -251,18 +251,21 @@ class TrainingSession:
             full = d.train_streams.n_batches()
         else:
             full = math.ceil(len(d.train_index) / cfg.batch_size)
-        return min(full, cfg.steps_per_epoch) if cfg.steps_per_epoch else full
+        return cfg.steps_per_epoch if cfg.steps_per_epoch else max(full, cfg.min_steps_per_epoch)
 
     def _train_batches(self, rng: np.random.Generator) -> Iterator[tuple[bool, np.ndarray]]:
-        """Yield (reset_states_before, batch) for one epoch, shaped for the model."""
+        """Yield (reset_states_before, batch) shaped for the model, pass after pass."""
         cfg, d = self.config, self.data
         from vaeviewer.data import windows as win
 
-        if d.train_streams is not None:
-            yield from d.train_streams.batches(d.train)
-            return
-        for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True, rng=rng):
-            yield False, self._shape_for_model(batch)
+        # Endless: the epoch loop takes as many batches as an epoch has, so a small data set
+        # is walked again (reshuffled, or with fresh state resets) within one epoch.
+        while True:
+            if d.train_streams is not None:
+                yield from d.train_streams.batches(d.train)
+                continue
+            for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True, rng=rng):
+                yield False, self._shape_for_model(batch)
 
     def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
         """gather() returns (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
