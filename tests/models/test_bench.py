@@ -9,7 +9,7 @@ from vaeviewer.models.bench import bench_models
 
 def test_bench_tiny():
     keras.mixed_precision.set_global_policy("float32")
-    report = bench_models(steps=2, batch_size=2, frame_shape=(12, 12), window=2, warmup=1, rounds=2,
+    report = bench_models(steps=1, batch_size=2, frame_shape=(12, 12), window=2, warmup=1, rounds=1,
                           filters=(2, 4), inner_dim=4, latent_dim=2)
     json.dumps(report)
     assert keras.mixed_precision.global_policy().name == "float32"

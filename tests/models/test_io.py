@@ -14,6 +14,9 @@ from vaeviewer.models.precision import policy_scope
 
 from .conftest import TINY, sample_batch
 
+# Keras' own saving code trips NumPy 2's __array__(copy=...) deprecation; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 
 @pytest.mark.parametrize(
     "variant, window, stateful, policy",

@@ -202,3 +202,34 @@ def test_closing_the_panel_while_it_loads_is_harmless(qtbot):
     qtbot.wait(50)  # the panel is gone; the load is still running
     assert QThreadPool.globalInstance().waitForDone(30000)
     qtbot.wait(200)  # deliver the worker's queued signals: pytest-qt fails the test on any exception
+
+
+# ---- a fault inside the training thread: the window says so and stays usable -------------------
+
+
+class FaultySession(FakeSession):
+    """Trains a few batches, then a training step raises (a bug or a fault: disk, memory)."""
+
+    def run(self):
+        from vaeviewer.training import events as ev
+
+        self.listener(ev.Message("loading data"))
+        self.listener(ev.BatchEnd(0, 0, 1, 1.0, 0.9, 0.1, 100.0, 1.0))
+        raise RuntimeError("injected fault in a training step")
+
+
+def test_a_fault_in_the_training_thread_is_shown_and_the_app_carries_on(qtbot, window):
+    w = window
+    normal = w.controller._factory
+    w.controller._factory = lambda config, listener, sequences=None: FaultySession(config, listener, sequences)
+    with qtbot.waitSignal(w.controller.runFinished, timeout=20000) as done:
+        assert w.start_run()
+    assert done.args[0].reason == "error" and "injected fault" in done.args[0].message
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=20000)
+    assert w.last_error and "injected fault" in w.last_error
+    assert DialogRecorder.texts and "injected fault" in DialogRecorder.texts[-1]
+    assert w.controls.start_button.isEnabled()
+    w.controller._factory = normal
+    with qtbot.waitSignal(w.controller.runFinished, timeout=20000) as done:
+        assert w.start_run()
+    assert done.args[0].reason == "completed"

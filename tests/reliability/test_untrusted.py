@@ -252,7 +252,8 @@ def test_no_pickle_eval_exec_or_unsafe_loading_in_vaeviewer():
             elif isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
                 # the builtins only: QApplication.exec() and QDialog.exec() are Qt event loops
-                builtin = isinstance(node.func, ast.Name) or getattr(node.func.value, "id", "") == "builtins"
+                builtin = isinstance(node.func, ast.Name) or (
+                    isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", "") == "builtins")
                 if name in FORBIDDEN_CALLS and builtin:
                     problems.append(f"{where(node)} calls {name}()")
                 for kw in node.keywords:

@@ -38,10 +38,15 @@ def config_from_args(args: Any) -> RunConfig:
     return config
 
 
+_APP: Optional[QApplication] = None   # the one QApplication this module made, kept alive
+
+
 def ensure_app() -> QApplication:
+    """The running QApplication, or a new one (kept referenced: PyQt deletes unreferenced ones)."""
+    global _APP
     app = QApplication.instance()
     if app is None:
-        app = QApplication(sys.argv[:1])
+        app = _APP = QApplication(sys.argv[:1])
     app.setApplicationName("vaeviewer")
     app.setOrganizationName("vaeviewer")
     return app

@@ -143,7 +143,7 @@ def _idle_gaps(seconds: float) -> np.ndarray:
 
     from vaeviewer.gui.app import ensure_app
 
-    ensure_app()
+    app = ensure_app()   # keep a reference: an unreferenced QApplication is deleted at once
     ticks: list[float] = []
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -154,6 +154,7 @@ def _idle_gaps(seconds: float) -> np.ndarray:
     timer.start()
     loop.exec()
     timer.stop()
+    app.processEvents()
     return np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(0)
 
 
