@@ -108,6 +108,24 @@ def _tiff_zero_pages(root: Path) -> Path:
     return _write(root / "nopages.tif", b"II*\x00" + struct.pack("<I", 0))
 
 
+def _tiff_bytes_declaring(width: int, height: int) -> bytes:
+    """A valid 12x10 8-bit TIFF whose ImageWidth/ImageLength tags claim width x height."""
+    import io
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((12, 10), np.uint8), photometric="minisblack")
+    data = bytearray(buf.getvalue())
+    assert data[:2] == b"II"
+    ifd = struct.unpack("<I", data[4:8])[0]
+    (count,) = struct.unpack("<H", data[ifd : ifd + 2])
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        tag = struct.unpack("<H", data[at : at + 2])[0]
+        if tag in (256, 257):  # ImageWidth, ImageLength: as LONG values
+            data[at + 2 : at + 12] = struct.pack("<HII", 4, 1, width if tag == 256 else height)
+    return bytes(data)
+
+
 def _tiff_truncated(root: Path) -> Path:
     path = root / "cut.tif"
     tifffile.imwrite(path, _frames(8, 32, 40, np.uint16))
@@ -227,6 +245,9 @@ BAD: list[Item] = [
     Item("tiff_truncated", _tiff_truncated, ("cut.tif",)),
     Item("tiff_zero_pages", _tiff_zero_pages, ("nopages.tif",)),
     Item("tiff_garbage", lambda d: _write(d / "junk.tif", b"II*\x00garbage garbage garbage"), ("junk.tif",)),
+    Item("tiff_huge_declared", lambda d: _write(d / "huge.tif", _tiff_bytes_declaring(200_000, 200_000)), ("huge.tif",)),
+    Item("folder_huge_tiff_frame", lambda d: _folder(d, "hugetif", {"f0.tif": _tiff_bytes_declaring(200_000, 200_000)}),
+         ("f0.tif", "implausibly large")),
     Item("tiff_zero_bytes", lambda d: _write(d / "empty.tiff", b""), ("empty.tiff",)),
     Item("gif_truncated", _gif_truncated, ("cut.gif",)),
     Item("gif_zero_bytes", lambda d: _write(d / "empty.gif", b""), ("empty.gif",)),

@@ -170,3 +170,17 @@ def test_inspect_after_run_gives_requested_window():
     assert (snap.split, snap.sequence, snap.start) == ("train", 1, 7)
     frames = session.data.train[1].frames[7:11].astype(np.float32) / 255
     np.testing.assert_allclose(snap.inputs, frames, atol=1e-6)
+
+
+def test_load_checkpoint_for_inspection(tmp_path):
+    cfg = tiny_config(variant="conv3d", window=4, stride=4, epochs=1, out=str(tmp_path / "run"))
+    trained, _, _ = run_collect(cfg)
+    got = []
+    fresh = TrainingSession(cfg.replace(out=None), got.append)
+    fresh.load_checkpoint(tmp_path / "run" / "last.keras")
+    x = trained.data.valid[0].frames[:4].astype(np.float32)[None, ..., None] / 255
+    np.testing.assert_allclose(fresh.model.predict_on_batch(x), trained.model.predict_on_batch(x), atol=1e-5)
+    snaps = of_type(got, ev.Snapshot)
+    assert snaps and snaps[-1].latents is not None
+    with pytest.raises(VaeViewerError, match="conv3d"):
+        TrainingSession(cfg.replace(variant="conv2d")).load_checkpoint(tmp_path / "run" / "last.keras")

@@ -39,9 +39,7 @@ def read_image_frame(path: Path) -> np.ndarray:
     """One frame file of an image folder (TIFF via tifffile for 16-bit and float pages)."""
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            return np.asarray(tifffile.imread(path))
+            return _read_tiff_frame(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
@@ -60,6 +58,23 @@ def read_image_frame(path: Path) -> np.ndarray:
         raise  # sources turns it into advice about --frame-size
     except Exception as exc:  # Pillow and tifffile raise many types for damaged files
         raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
+
+
+def _read_tiff_frame(path: Path) -> np.ndarray:
+    """The first image of a TIFF, its declared size checked before tifffile allocates it."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        if not tif.series:
+            raise VaeViewerError(f"{path}: holds no images (an empty, damaged or truncated TIFF?)")
+        series = tif.series[0]
+        pixels = int(np.prod(series.shape, dtype=np.float64))
+        # the same limit Pillow applies to PNG/JPEG/BMP frames (its decompression-bomb guard)
+        if pixels > 2 * Image.MAX_IMAGE_PIXELS:
+            raise VaeViewerError(f"{path}: declares {pixels} pixels ({series.shape}); image is implausibly large, "
+                                 "refusing to decode it")
+        convert.check_memory(pixels * np.dtype(series.dtype).itemsize, str(path), f"an image of shape {series.shape}")
+        return np.asarray(series.asarray())
 
 
 def load_folder(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:

@@ -66,10 +66,10 @@ def _check_frame_size(frame_size) -> tuple[int, int] | None:
 def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     if not path.exists():
         raise VaeViewerError(f"{path}: no such file or folder")
-    if path.is_dir():
-        return media.load_folder(path, frame_size)
     ext = path.suffix.lower()
     try:
+        if path.is_dir():
+            return media.load_folder(path, frame_size)
         if ext == ".npy":
             return arrays.load_npy(path, frame_size)
         if ext == ".npz":

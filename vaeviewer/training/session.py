@@ -673,6 +673,37 @@ class TrainingSession:
 
         save_model(self.model, path)
 
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Replace the model by a saved one (safe mode) for inspection; not while running.
+
+        The checkpoint must fit this session's settings: same variant, stateful mode, window
+        and frame size. The views are refreshed with a full snapshot through the listener.
+        """
+        if self.running:
+            raise VaeViewerError("stop the run before loading a checkpoint")
+        from vaeviewer.models.io import load_model
+
+        model = load_model(path)
+        cfg = self.config
+        if self.data is None:
+            cfg.validate()
+            self.data = self._prepare_data(cfg)
+        expected = (cfg.model_window,) if cfg.uses_windows else ()
+        expected += (*self.data.frame_shape, 1)
+        found = tuple(model.sample_shape)
+        if model.variant not in (None, cfg.variant) or bool(model.stateful) != cfg.stateful or found != expected:
+            raise VaeViewerError(
+                f"{path}: this checkpoint is a {'stateful ' if model.stateful else ''}{model.variant} model for inputs "
+                f"{found}, but the current settings need a {'stateful ' if cfg.stateful else ''}{cfg.variant} model "
+                f"for {expected}; change the settings (variant, window, frame size) to match it"
+            )
+        self.model = model
+        self._twin = None
+        self._forward_cache.clear()
+        snapshot = self.full_snapshot()
+        if snapshot is not None:
+            self._emit(snapshot)
+
     def _summary(self, samples_per_s: float, seconds: float = 0.0) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}
         cfg = self.config
