@@ -85,6 +85,14 @@ class RunConfig:
         def bad(name: str, msg: str) -> VaeViewerError:
             return VaeViewerError(f"setting {name}: {msg}")
 
+        for name in ("demo", "stateful", "tensorboard"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, f"{getattr(self, name)!r} must be true or false")
+        if self.demo and self.paths:
+            raise bad("paths", "use either the demo data or data paths, not both")
+        if self.out is not None and (not isinstance(self.out, str) or not self.out.strip()):
+            raise bad("out", f"{self.out!r} must be a folder path (text), or empty for no run directory")
+
         if self.variant not in VARIANTS:
             raise bad("variant", f"{self.variant!r} is not one of {', '.join(VARIANTS)}")
         if self.loss not in LOSSES:
@@ -105,12 +113,13 @@ class RunConfig:
             ("demo_sequences", 1, 64),
             ("demo_frames", 2, 100000),
             ("min_steps_per_epoch", 1, 1000000),
+            ("seed", 0, 2**32 - 1),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise bad(name, f"{value!r} must be a whole number from {lo} to {hi}")
         if self.steps_per_epoch is not None and (
-            not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1
+            isinstance(self.steps_per_epoch, bool) or not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1
         ):
             raise bad("steps_per_epoch", f"{self.steps_per_epoch!r} must be a whole number >= 1 or empty")
         for name, lo, hi in (("beta", 0.0, 1e6), ("learning_rate", 1e-8, 10.0), ("snapshot_interval_s", 0.0, 3600.0)):
@@ -124,7 +133,10 @@ class RunConfig:
         if len(self.filters) > 6:
             raise bad("filters", "at most 6 convolution stages")
         if self.frame_size is not None:
-            parse_frame_size(f"{self.frame_size[0]}x{self.frame_size[1]}")
+            fs = self.frame_size
+            if not isinstance(fs, (tuple, list)) or len(fs) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in fs):
+                raise bad("frame_size", f"{fs!r} must be [height, width], two whole numbers, e.g. [64, 80] (64x80)")
+            parse_frame_size(f"{fs[0]}x{fs[1]}")
         if self.stride > self.window and self.uses_windows:
             raise bad("stride", f"{self.stride} is larger than the window {self.window}: frames would be skipped; use stride <= window")
         if self.stateful:
@@ -162,13 +174,18 @@ class RunConfig:
         try:
             if kwargs.get("frame_size") is not None:
                 fs = kwargs["frame_size"]
-                kwargs["frame_size"] = parse_frame_size(fs) if isinstance(fs, str) else tuple(int(v) for v in fs)
+                if isinstance(fs, str):
+                    kwargs["frame_size"] = parse_frame_size(fs)
+                elif isinstance(fs, list) and len(fs) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in fs):
+                    kwargs["frame_size"] = tuple(fs)
+                else:
+                    raise VaeViewerError(f"{source}: setting frame_size: {fs!r} must be [height, width], two whole numbers, or \"HxW\"")
             if "filters" in kwargs:
                 kwargs["filters"] = tuple(kwargs["filters"])
             if "paths" in kwargs:
                 if not isinstance(kwargs["paths"], list) or not all(isinstance(p, str) for p in kwargs["paths"]):
                     raise VaeViewerError(f"{source}: setting paths must be a list of strings")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise VaeViewerError(f"{source}: frame_size/filters have the wrong form") from None
         return cls(**kwargs)
 
@@ -184,9 +201,11 @@ class RunConfig:
     def load(cls, path: str | Path) -> "RunConfig":
         p = Path(path)
         try:
-            text = p.read_text()
+            text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise VaeViewerError(f"{p}: cannot read config ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise VaeViewerError(f"{p}: not a settings file (not UTF-8 JSON text)") from None
         return cls.from_json(text, str(p))
 
     def replace(self, **changes: Any) -> "RunConfig":

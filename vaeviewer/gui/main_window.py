@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
 )
 from superqt.utils import qthrottled
 
+from vaeviewer.atomic import atomic_write_text
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.gui import exports
@@ -31,6 +32,9 @@ from vaeviewer.gui.loss_plot import LossPlot
 from vaeviewer.gui.run_controller import RunController, SessionFactory
 from vaeviewer.gui.status import RunStatusBar
 from vaeviewer.training import events as ev
+
+# The settings that name the data (DataPanel.data_key): restored after a failed load.
+DATA_SETTINGS = ("paths", "demo", "frame_size", "demo_sequences", "demo_frames")
 
 SNAPSHOT_MS = 300      # newest snapshot drawn at most ~3 times a second
 STATUS_MS = 250
@@ -120,7 +124,7 @@ class MainWindow(QMainWindow):
         self.controls.stopClicked.connect(self.stop_run)
         self.controls.settingChanged.connect(self._on_setting_changed)
         self.data_panel.dataChosen.connect(self.set_data)
-        self.data_panel.failed.connect(self.show_error)
+        self.data_panel.failed.connect(self._on_data_failed)
         self.strips.windowRequested.connect(c.request_window)
         self.scatter.windowSelected.connect(lambda split, seq, start: self.strips.select(split, seq, start))
         self.timeline.frameClicked.connect(self._on_timeline_click)
@@ -222,6 +226,17 @@ class MainWindow(QMainWindow):
         self.data_panel.load(self.config)
         if self.controller.running:
             self.status.showMessage("the new data is used from the next Start", 8000)
+
+    def _on_data_failed(self, text: str) -> None:
+        """The chosen data did not load: go back to the data still loaded (if any), then say why.
+
+        Without this, `self.config` would keep naming the bad file and the next Start would
+        retry it instead of training on the data the panel still holds.
+        """
+        loaded = self.data_panel.loaded_config
+        if loaded is not None:
+            self.config = self.config.replace(**{k: getattr(loaded, k) for k in DATA_SETTINGS})
+        self.show_error(text)
 
     def _on_setting_changed(self, name: str) -> None:
         if not self.controller.running or self._closing:
@@ -332,15 +347,17 @@ class MainWindow(QMainWindow):
     # ---- files --------------------------------------------------------------------------
     def save_settings(self, path: str) -> None:
         try:
-            Path(path).write_text(self.current_config().to_json())
+            atomic_write_text(path, self.current_config().to_json())
         except OSError as exc:
-            self.show_error(f"{path}: cannot write the settings ({exc.strerror})")
+            self.show_error(f"{path}: cannot write the settings ({exc.strerror or exc})")
             return
         self.status.showMessage(f"settings saved to {path}", 5000)
 
     def load_settings(self, path: str) -> None:
+        # Validate before anything is applied: a refused file leaves every setting as it was
+        # (and a wrongly typed value never reaches the widgets, where it would raise in a slot).
         try:
-            cfg = RunConfig.load(path)
+            cfg = RunConfig.load(path).validate()
         except VaeViewerError as exc:
             self.show_error(str(exc))
             return

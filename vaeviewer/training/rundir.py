@@ -46,7 +46,12 @@ class RunDirectory:
         file = self.path / CONFIG
         if not file.is_file():
             raise VaeViewerError(f"{self.path}: not a vaeviewer run directory (no {CONFIG}); nothing to resume")
-        return RunConfig.load(file).validate()
+        try:
+            return RunConfig.load(file).validate()
+        except VaeViewerError as exc:
+            if str(file) in str(exc):
+                raise
+            raise VaeViewerError(f"{file}: {exc}") from None
 
     def write_history(self, rows: list[dict[str, Any]]) -> None:
         text = "".join(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n" for row in rows)

@@ -154,6 +154,10 @@ class TrainingSession:
         if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise VaeViewerError("setting tensorboard: the tensorboard package is not installed; "
                                  "pip install 'vaeviewer[tensorboard]' or turn the option off")
+        if cfg.out and self._rundir is None:
+            # Before the slow parts, so a bad --out fails at once.
+            self._rundir = RunDirectory(cfg.out)
+            self._rundir.prepare()
         self._emit(ev.Message("loading data"))
         self.data = self._prepare_data(cfg)
         self._check_stop()
@@ -172,9 +176,7 @@ class TrainingSession:
         self.model = self._build_or_load_model(cfg)
         self._check_stop()
 
-        if cfg.out and self._rundir is None:
-            self._rundir = RunDirectory(cfg.out)
-            self._rundir.prepare()
+        if self._rundir is not None and not self._resume:
             self._rundir.write_config(cfg)
 
         steps = self._steps_per_epoch()
