@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from PyQt6.QtCore import Qt
 
 from vaeviewer.errors import VaeViewerError
@@ -184,3 +185,91 @@ def test_command_line_settings():
     assert cfg.demo and (cfg.window, cfg.stride, cfg.stateful, cfg.frame_size, cfg.epochs) == (8, 8, True, (32, 40), 3)
     with pytest.raises(VaeViewerError, match="stateful"):
         config_from_args(argparse.Namespace(paths=[], demo=True, variant="conv2d", window=8, stateful=True))
+
+
+# ---- a failed data load, bad settings files, atomic writes ------------------------------------
+
+
+def test_failed_load_goes_back_to_the_loaded_data(qtbot, fake_window, tmp_path):
+    w = fake_window
+    qtbot.waitUntil(lambda: w.data_panel.sequences is not None, timeout=10000)
+    before, good = w.data_panel.sequences, w.config
+    bad = tmp_path / "junk.npy"
+    bad.write_bytes(b"\x00 not numpy")
+    with qtbot.waitSignal(w.data_panel.failed, timeout=10000):
+        w.set_data([str(bad)], False)
+    assert "junk.npy" in w.last_error and "junk.npy" in w.data_panel.summary.text()
+    assert "junk.npy" not in w.data_panel.source.text() and "demo" in w.data_panel.source.text()
+    assert (w.config.paths, w.config.demo, w.config.frame_size) == (good.paths, good.demo, good.frame_size)
+    assert w.data_panel.sequences_for(w.current_config()) is before
+    assert w.data_panel.loaded_config is not None and w.data_panel.loaded_config.demo
+
+
+def test_choosing_the_loaded_data_again_drops_the_load_in_flight(qtbot, fake_window):
+    w = fake_window
+    qtbot.waitUntil(lambda: w.data_panel.sequences is not None, timeout=10000)
+    before, good = w.data_panel.sequences, w.config
+    w.data_panel.load(good.replace(demo_sequences=3))   # another load starts ...
+    w.data_panel.load(good)                              # ... and the user goes back
+    assert "loading" not in w.data_panel.summary.text()
+    qtbot.waitUntil(lambda: not w.data_panel.loading, timeout=10000)
+    qtbot.wait(50)
+    assert w.data_panel.sequences is before and w.data_panel.sequences_for(good) is before
+
+
+def test_refused_settings_file_keeps_the_settings(qtbot, fake_window, tmp_path):
+    w = fake_window
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({**w.current_config().to_dict(), "window": "ten", "latent_dim": 2}))
+    before = w.current_config()
+    w.load_settings(str(f))
+    assert "window" in w.last_error and w.current_config() == before
+
+
+def test_settings_and_csv_writes_are_atomic(qtbot, fake_window, tmp_path, monkeypatch):
+    import pathlib
+
+    from vaeviewer.gui import exports
+
+    w = fake_window
+    s = tmp_path / "s.json"
+    s.write_text("previous")
+    real_write_text = pathlib.Path.write_text
+
+    def half_then_full_disk(self, text, *args, **kwargs):
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", half_then_full_disk)
+    w.save_settings(str(s))
+    monkeypatch.undo()
+    assert "s.json" in w.last_error and s.read_text() == "previous"
+    w.save_settings(str(s))
+    assert json.loads(s.read_text())["window"] == w.current_config().window
+
+    h = tmp_path / "h.csv"
+    h.write_text("previous")
+
+    class Unprintable:
+        def __str__(self):
+            raise OSError(5, "I/O error")
+
+    try:
+        exports.write_history_csv(h, [{"epoch": 0, "loss": 1.0}, {"epoch": 1, "loss": Unprintable()}])
+    except VaeViewerError as exc:
+        assert "h.csv" in str(exc)
+    else:
+        raise AssertionError("a failed write must raise VaeViewerError")
+    assert h.read_text() == "previous", "a failed export must leave the previous file whole"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+    with pytest.raises(VaeViewerError):
+        exports.write_history_csv(h / "under_a_file.csv", [])
+
+
+def test_loaded_settings_the_controls_round_are_named(qtbot, fake_window, tmp_path):
+    w = fake_window
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({**w.current_config().to_dict(), "learning_rate": 1e-7}))
+    w.load_settings(str(f))
+    assert "learning_rate" in w.status.currentMessage()
+    assert w.current_config().learning_rate == w.controls.learning_rate.value()

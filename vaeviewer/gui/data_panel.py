@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import html
+
 import numpy as np
+from PyQt6 import sip
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from superqt.utils import create_worker
@@ -37,6 +40,10 @@ def load_for_config(config: RunConfig) -> list:
 
     return demo_sequences(config.demo_sequences, config.demo_frames,
                           frame_size=config.frame_size or (64, 80), seed=config.seed)
+
+
+def _source_text(config: RunConfig) -> str:
+    return "demo data (moving shapes)" if not config.paths else "\n".join(config.paths)
 
 
 def summarize(sequences: list) -> str:
@@ -94,6 +101,8 @@ class DataPanel(QWidget):
 
         self.sequences: Optional[list] = None
         self.key: Optional[tuple] = None
+        self.loaded_config: Optional[RunConfig] = None   # the config whose data `sequences` holds
+        self._summary_text = ""
         self._worker = None
         self._loading_key: Optional[tuple] = None
         self.demo_button.clicked.connect(lambda: self.dataChosen.emit([], True))
@@ -111,32 +120,57 @@ class DataPanel(QWidget):
     def load(self, config: RunConfig) -> None:
         """Load (in a pool thread) the data `config` names, unless it is loaded already."""
         key = data_key(config)
-        if key == self.key or key == self._loading_key:
+        if key == self._loading_key:
             return
-        self.source.setText("demo data (moving shapes)" if not config.paths else "\n".join(config.paths))
+        if key == self.key:
+            if self._loading_key is not None:
+                # Back to the data already loaded while another load runs: drop that load's
+                # result when it comes, and show the loaded data again.
+                self._loading_key = None
+                self._show_loaded()
+            return
+        self.source.setText(_source_text(config))
         self.summary.setText("loading…")
         self._loading_key = key
         worker = create_worker(load_for_config, config, _start_thread=False, _ignore_errors=True)
         worker.finished.connect(lambda w=worker: self._on_finished(w))
         self._worker = worker
-        start_worker(worker, lambda seqs, k=key: self._on_loaded(k, seqs), lambda exc, k=key: self._on_error(k, exc))
+        start_worker(worker, lambda seqs, k=key, c=config: self._on_loaded(k, seqs, c),
+                     lambda exc, k=key: self._on_error(k, exc))
 
-    def _on_loaded(self, key: tuple, sequences: list) -> None:
+    def _on_loaded(self, key: tuple, sequences: list, config: Optional[RunConfig] = None) -> None:
+        # The panel may have been closed (deleted) while the pool thread loaded: drop the result.
+        if sip.isdeleted(self) or sip.isdeleted(self.summary):
+            return
         if key != self._loading_key:
             return
         self.sequences, self.key = sequences, key
+        self.loaded_config = config
         try:
-            self.summary.setText(summarize(sequences))
+            self._summary_text = summarize(sequences)
         except Exception as exc:  # a summary must never break loading
-            self.summary.setText(f"{len(sequences)} sequence(s) ({exc})")
+            self._summary_text = f"{len(sequences)} sequence(s) ({exc})"
+        self._show_loaded()
         self.loaded.emit()
 
+    def _show_loaded(self) -> None:
+        """Name the loaded data and show its summary (blank before anything has loaded)."""
+        if self.loaded_config is not None:
+            self.source.setText(_source_text(self.loaded_config))
+        self.summary.setText(self._summary_text)
+
     def _on_error(self, key: tuple, exc: Exception) -> None:
+        if sip.isdeleted(self) or sip.isdeleted(self.summary):
+            return
         if key != self._loading_key:
             return
         self._loading_key = None
         text = str(exc) if isinstance(exc, VaeViewerError) else f"could not load the data: {exc!r}"
-        self.summary.setText(f"<span style='color:#b00'>{text}</span>")
+        # The previous data stays loaded: name it again; the summary says what failed.
+        if self.loaded_config is not None:
+            self.source.setText(_source_text(self.loaded_config))
+        kept = "<br>(the previous data is kept)" if self.sequences is not None else ""
+        self.summary.setText(f"<span style='color:#b00'>{html.escape(text, quote=False)}</span>{kept}")
         self.failed.emit(text)
 
     def _on_finished(self, worker) -> None:

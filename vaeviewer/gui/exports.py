@@ -1,23 +1,32 @@
-"""Exports from the window: strips as PNG (pyqtgraph exporter), latents and loss history as CSV."""
+"""Exports from the window: strips as PNG (pyqtgraph exporter), latents and loss history as CSV.
+
+Every export is written atomically (vaeviewer.atomic): a crash or a full disk mid-write leaves
+the previous file, or none, never half a file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
 
+from vaeviewer.atomic import atomic_target
 from vaeviewer.errors import VaeViewerError
 
 HISTORY_COLUMNS = ("epoch", "loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl", "val_mse")
 
 
-def _open(path: str | Path, mode: str = "w"):
+@contextlib.contextmanager
+def _open(path: str | Path) -> Iterator[Any]:
+    """A text file for csv writing, renamed onto `path` only once it is complete."""
     try:
-        return open(path, mode, newline="")
+        with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+            yield fh
     except OSError as exc:
         raise VaeViewerError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
@@ -27,12 +36,15 @@ def export_png(item: Any, path: str | Path, width: int | None = None) -> None:
     exporter = pg.exporters.ImageExporter(item)
     if width:
         exporter.parameters()["width"] = int(width)
+    failed = VaeViewerError(f"{path}: the PNG could not be written (check the folder and the file name)")
     try:
-        exporter.export(str(path))
+        # The temporary name ends in .png, so Qt picks the PNG format from it.
+        with atomic_target(path, suffix=".png") as tmp:
+            exporter.export(str(tmp))
+            if tmp.stat().st_size == 0:   # QImage.save reports failure only by returning False
+                raise failed
     except OSError as exc:
         raise VaeViewerError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
-    if not Path(path).exists():
-        raise VaeViewerError(f"{path}: the PNG could not be written (check the folder and the file name)")
 
 
 def write_latents_csv(path: str | Path, split: str, sequence: np.ndarray, frame: np.ndarray,

@@ -8,7 +8,6 @@ happen on the GUI thread.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Optional
 
 from PyQt6.QtCore import Qt
@@ -35,6 +34,9 @@ from vaeviewer.training import events as ev
 
 # The settings that name the data (DataPanel.data_key): restored after a failed load.
 DATA_SETTINGS = ("paths", "demo", "frame_size", "demo_sequences", "demo_frames")
+
+# Settings shown in spin boxes, whose ranges and decimals may round a loaded value.
+ADJUSTABLE_SETTINGS = ("latent_dim", "beta", "batch_size", "learning_rate", "epochs")
 
 SNAPSHOT_MS = 300      # newest snapshot drawn at most ~3 times a second
 STATUS_MS = 250
@@ -364,7 +366,14 @@ class MainWindow(QMainWindow):
         self.config = cfg
         self.controls.set_config(cfg)
         self.data_panel.load(cfg)
-        self.status.showMessage(f"settings loaded from {path}" + (" (apply at the next Start)" if self.controller.running else ""), 5000)
+        # The spin boxes round or clamp some values (e.g. learning_rate below 1e-6): say so, as
+        # the next Start uses what the controls show.
+        shown = self.current_config()
+        adjusted = [f"{name} {getattr(cfg, name)!r} → {getattr(shown, name)!r}" for name in ADJUSTABLE_SETTINGS
+                    if getattr(cfg, name) != getattr(shown, name)]
+        note = f"; adjusted to the controls: {', '.join(adjusted)}" if adjusted else ""
+        running = " (apply at the next Start)" if self.controller.running else ""
+        self.status.showMessage(f"settings loaded from {path}{running}{note}", 15000 if adjusted else 5000)
 
     def save_checkpoint(self, path: str) -> None:
         self.controller.save_checkpoint(path)
