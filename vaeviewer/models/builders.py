@@ -40,7 +40,7 @@ from keras import layers
 from vaeviewer.config import VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
-from vaeviewer.models.layers import FoldTime, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import FoldTime, FrameBias, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
 # The inference helpers live in their own module; they are part of this module's public API.
@@ -151,6 +151,7 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     y = _decoder_convs(y, filters, seed)
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
+    y = FrameBias(name="frame_bias")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
@@ -185,6 +186,7 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
                        stage_strides=[(st, 2, 2) for st in reversed(t_strides)])
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
+    y = FrameBias(name="frame_bias")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
@@ -233,6 +235,7 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     if pad2 != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad2, name="crop")(y)
     y = UnfoldTime(window, name="unfold")(y)
+    y = FrameBias(name="frame_bias")(y)
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
@@ -309,6 +312,15 @@ def build_vae(
     model.build(tuple(encoder.inputs[0].shape))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), jit_compile=jit_compile)
     return model
+
+
+def set_frame_bias(model: VAE, mean_frame) -> None:
+    """Start the decoder at the given mean frame (H, W) in [0, 1]: bias = logit(mean)."""
+    import numpy as np
+
+    layer = model.decoder.get_layer("frame_bias")
+    p = np.clip(np.asarray(mean_frame, np.float32), 0.01, 0.99)
+    layer.bias.assign((np.log(p) - np.log1p(-p)).reshape(layer.bias.shape))
 
 
 def build_from_config(cfg: RunConfig, frame_shape) -> VAE:

@@ -20,13 +20,14 @@ import keras
 
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
-from vaeviewer.models.layers import FoldTime, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import FoldTime, FrameBias, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 
 CUSTOM_OBJECTS = {
     "vaeviewer>VAE": VAE,
     "vaeviewer>Sampling": Sampling,
     "vaeviewer>SubPixelConvTranspose": SubPixelConvTranspose,
     "vaeviewer>ZeroPadEnd": ZeroPadEnd,
+    "vaeviewer>FrameBias": FrameBias,
     "vaeviewer>FoldTime": FoldTime,
     "vaeviewer>UnfoldTime": UnfoldTime,
 }

@@ -301,3 +301,28 @@ class SubPixelConvTranspose(keras.layers.Layer):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class FrameBias(keras.layers.Layer):
+    """A learned per-pixel offset added to the decoder's logits, just before the sigmoid.
+
+    Set to logit(mean training frame) before training (`set_frame_bias`), the decoder outputs
+    the mean frame from the first step, so the latent only has to explain how a frame departs
+    from it. Without it a static background (a fixed camera) has to be learned through the
+    bottleneck and the transposed convolutions, and small latents settle on a blurred mean.
+    Broadcast over the batch and, for windows, over time.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=tuple(input_shape[-3:]), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        return keras.ops.cast(inputs, "float32") + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

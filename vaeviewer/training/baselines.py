@@ -27,6 +27,12 @@ def sample_frames(sequences: list[Sequence], max_frames: int, rng: np.random.Gen
     return np.stack([_as_float_rows(sequences[s].frames[i : i + 1])[0] for s, i in zip(seq_of, local)])
 
 
+def mean_frame(train: list[Sequence], max_frames: int = 2000, seed: int = 0) -> np.ndarray:
+    """The mean of (a sample of) the training frames, (H, W) float32 in [0, 1]."""
+    rows = sample_frames(train, max_frames, np.random.default_rng(seed))
+    return rows.mean(axis=0).reshape(train[0].frames.shape[1:3])
+
+
 def _principal_axes(centred: np.ndarray, k: int, rng: np.random.Generator, power_iterations: int = 6) -> np.ndarray:
     """The top-k principal axes (k, D) by a randomised range finder with power iterations.
 

@@ -292,8 +292,14 @@ class TrainingSession:
         if self.strategy is not None:
             self.replicas = int(self.strategy.num_replicas_in_sync)
             with self.strategy.scope():
-                return builders.build_from_config(cfg, self.data.frame_shape)
-        return builders.build_from_config(cfg, self.data.frame_shape)
+                model = builders.build_from_config(cfg, self.data.frame_shape)
+        else:
+            model = builders.build_from_config(cfg, self.data.frame_shape)
+        from vaeviewer.training.baselines import mean_frame
+
+        # The decoder starts at the mean frame; the latent learns what departs from it.
+        builders.set_frame_bias(model, mean_frame(self.data.train, seed=cfg.seed))
+        return model
 
     def _viewer_model(self):
         """A model that takes batch-1 windows: the model itself, or a weight-synced stateful twin."""
