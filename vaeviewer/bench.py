@@ -18,7 +18,14 @@ def _windows(quick: bool) -> dict[str, Any]:
 def _models(quick: bool) -> dict[str, Any]:
     from vaeviewer.models.bench import bench_models
 
-    return bench_models(steps=8 if quick else 30)
+    steps = 8 if quick else 30
+    # conv2d at the original batch of 64; the window models at 16 windows (160 frames) a batch,
+    # which keeps the full bench to minutes on a 2-core machine.
+    result = bench_models(steps=steps, batch_size=64, variants=("conv2d",))
+    windowed = bench_models(steps=steps, batch_size=16, variants=("conv3d", "convlstm"))
+    result["variants"].update(windowed["variants"])
+    result["batch_size"] = {"conv2d": 64, "conv3d": 16, "convlstm": 16}
+    return result
 
 
 def _session(quick: bool) -> dict[str, Any]:

@@ -51,10 +51,10 @@ class RunConfig:
     stateful: bool = False
     latent_dim: int = 6
     filters: tuple[int, ...] = (32, 64)
-    inner_dim: int = 16
+    inner_dim: int = 128            # the original's 16 squeezes too hard: the latents collapse
     loss: str = "mse"
-    beta: float = 1.0
-    kl_warmup_epochs: int = 0
+    beta: float = 0.1               # with MSE x pixels, beta 1 collapses to the mean frame (measured)
+    kl_warmup_epochs: int = 2
     # optimisation
     batch_size: int = 64
     learning_rate: float = 1e-3
