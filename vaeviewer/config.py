@@ -55,6 +55,7 @@ class RunConfig:
     loss: str = "mse"
     beta: float = 0.1               # with MSE x pixels, beta 1 collapses to the mean frame (measured)
     kl_warmup_epochs: int = 2
+    restore_best: bool = True       # end with the weights of the epoch with the lowest validation loss
     # optimisation
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -85,7 +86,7 @@ class RunConfig:
         def bad(name: str, msg: str) -> VaeViewerError:
             return VaeViewerError(f"setting {name}: {msg}")
 
-        for name in ("demo", "stateful", "tensorboard"):
+        for name in ("demo", "stateful", "tensorboard", "restore_best"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, f"{getattr(self, name)!r} must be true or false")
         if self.demo and self.paths:

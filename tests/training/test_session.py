@@ -184,3 +184,17 @@ def test_load_checkpoint_for_inspection(tmp_path):
     assert snaps and snaps[-1].latents is not None
     with pytest.raises(VaeViewerError, match="conv3d"):
         TrainingSession(cfg.replace(variant="conv2d")).load_checkpoint(tmp_path / "run" / "last.keras")
+
+
+def test_run_ends_with_the_weights_of_the_best_validation_epoch():
+    # A learning rate high enough that validation loss does not fall every epoch.
+    cfg = tiny_config(epochs=4, kl_warmup_epochs=0, learning_rate=0.05)
+    session, summary, got = run_collect(cfg)
+    losses = [h["val_loss"] for h in session.history]
+    best = int(np.argmin(losses))
+    assert summary["kept_epoch"] == best
+    assert summary["val_loss"] == losses[best] and summary["last_val_loss"] == losses[-1]
+    now = session._validate(epoch_end=False)[0]["loss"]
+    assert now == pytest.approx(losses[best], rel=1e-4)
+    if best != len(losses) - 1:
+        assert "kept the weights of epoch" in got[-1].message

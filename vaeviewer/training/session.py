@@ -354,6 +354,7 @@ class TrainingSession:
         start_epoch = len(self.history)
         total_steps = max(1, (cfg.epochs - start_epoch) * steps)
         good_weights = model.get_weights()
+        best_weights, best_row = None, None
         best = min((h.get("val_loss") or h.get("loss") or math.inf for h in self.history), default=math.inf)
         t_run = time.perf_counter()
         train_seconds = 0.0   # inside train_on_batch only
@@ -408,6 +409,8 @@ class TrainingSession:
                 if snapshot is not None:
                     self._emit(snapshot)
                 score = valid_terms.get("loss", train_terms["loss"])
+                if score < best:
+                    best_weights, best_row = good_weights, row
                 self._write_epoch(score < best)
                 best = min(best, score)
         except _StopRun:
@@ -417,8 +420,20 @@ class TrainingSession:
             message = (f"the loss became NaN or infinite at epoch {exc.epoch + 1}, step {exc.step + 1}; "
                        "training stopped and the last good weights were kept. Try a lower learning rate "
                        "or a smaller beta.")
+        last_row = self.history[-1] if self.history else {}
+        if cfg.restore_best and best_weights is not None and best_row is not last_row:
+            # Early stopping's "restore best weights": the model left to inspect is the one with
+            # the lowest validation loss of this run, as best.keras holds.
+            model.set_weights(best_weights)
+            message += f"; kept the weights of epoch {best_row['epoch'] + 1} (lowest validation loss)"
+            try:
+                snapshot = self.full_snapshot_now()
+            except _StopRun:  # stopped: the views keep the last snapshot
+                snapshot = None
+            if snapshot is not None:
+                self._emit(snapshot)
         seconds = time.perf_counter() - t_run
-        summary = self._summary(samples_done / train_wall if train_wall else 0.0, seconds)
+        summary = self._summary(samples_done / train_wall if train_wall else 0.0, seconds, best_row)
         summary["step_samples_per_s"] = samples_done / train_seconds if train_seconds else 0.0
         summary["reason"] = reason
         self._emit(ev.RunFinished(reason, message, summary))
@@ -639,6 +654,9 @@ class TrainingSession:
         """Latents, error timeline and the selected window, computed now (not while running)."""
         if self.model is None or self.running:
             return None
+        return self.full_snapshot_now()
+
+    def full_snapshot_now(self) -> Optional[ev.Snapshot]:
         return self._validate(epoch_end=False)[1]
 
     # ---- persistence --------------------------------------------------------------------
@@ -712,9 +730,10 @@ class TrainingSession:
         if snapshot is not None:
             self._emit(snapshot)
 
-    def _summary(self, samples_per_s: float, seconds: float = 0.0) -> dict[str, Any]:
+    def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}
         cfg = self.config
+        kept = best if (best is not None and cfg.restore_best) else last
         return {
             "variant": cfg.variant,
             "stateful": cfg.stateful,
@@ -722,8 +741,11 @@ class TrainingSession:
             "epochs": len(self.history),
             "steps": self.global_step,
             "train_loss": last.get("loss"),
-            "val_loss": last.get("val_loss"),
-            "val_mse": last.get("val_mse"),
+            "val_loss": kept.get("val_loss"),
+            "val_mse": kept.get("val_mse"),
+            "kept_epoch": kept.get("epoch"),
+            "last_val_loss": last.get("val_loss"),
+            "last_val_mse": last.get("val_mse"),
             "pca_mse": self.baselines[1] if self.baselines else None,
             "mean_frame_mse": self.baselines[0] if self.baselines else None,
             "samples_per_s": samples_per_s,
