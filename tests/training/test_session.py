@@ -198,3 +198,19 @@ def test_run_ends_with_the_weights_of_the_best_validation_epoch():
     assert now == pytest.approx(losses[best], rel=1e-4)
     if best != len(losses) - 1:
         assert "kept the weights of epoch" in got[-1].message
+
+
+def test_training_batches_are_all_full_so_the_step_never_retraces():
+    # 120 training frames, batch 16: a pass ends with 8 left over, and 12 steps cross two passes.
+    cfg = tiny_config(batch_size=16, epochs=1, steps_per_epoch=12)
+    sizes = []
+
+    def listener(event):
+        if isinstance(event, ev.RunStarted):
+            real = session.model.train_on_batch
+            session.model.train_on_batch = lambda x, **kw: (sizes.append(len(x)), real(x, **kw))[1]
+
+    session = TrainingSession(cfg, listener)
+    session.run()
+    assert sum(len(s) for s in session.data.train) % 16 != 0
+    assert sizes == [16] * 12

@@ -266,7 +266,11 @@ class TrainingSession:
             if d.train_streams is not None:
                 yield from d.train_streams.batches(d.train)
                 continue
-            for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True, rng=rng):
+            # Full batches only: a short last batch would retrace the compiled step (seconds on
+            # a CPU). The order is reshuffled every pass, so no window is left out for good.
+            full_only = len(d.train_index) >= cfg.batch_size
+            for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True,
+                                             rng=rng, drop_remainder=full_only):
                 yield False, self._shape_for_model(batch)
 
     def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
