@@ -194,7 +194,7 @@ def test_run_ends_with_the_weights_of_the_best_validation_epoch():
     best = int(np.argmin(losses))
     assert summary["kept_epoch"] == best
     assert summary["val_loss"] == losses[best] and summary["last_val_loss"] == losses[-1]
-    now = session._validate(epoch_end=False)[0]["loss"]
+    now = session._validate()[0]["loss"]
     assert now == pytest.approx(losses[best], rel=1e-4)
     if best != len(losses) - 1:
         assert "kept the weights of epoch" in got[-1].message

@@ -6,8 +6,10 @@ decoded one at a time into a growing buffer, so memory stays close to the stored
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,29 +37,37 @@ def pil_to_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
-def read_image_frame(path: Path) -> np.ndarray:
-    """One frame file of an image folder (TIFF via tifffile for 16-bit and float pages)."""
+@contextlib.contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    """Decode an image file: a decompression bomb or any decoder failure becomes a VaeViewerError.
+
+    MemoryError passes through (sources turns it into advice about --frame-size).
+    """
     try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            return _read_tiff_frame(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if getattr(img, "n_frames", 1) > 1:
-                    raise VaeViewerError(
-                        f"{path}: holds {img.n_frames} frames; a folder must hold one frame per "
-                        "file (pass a multi-frame file on its own)"
-                    )
-                img.load()
-                return pil_to_array(img)
-    except VaeViewerError:
+            yield
+    except (VaeViewerError, MemoryError):
         raise
     except Image.DecompressionBombWarning:
         raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
-    except MemoryError:
-        raise  # sources turns it into advice about --frame-size
-    except Exception as exc:  # Pillow and tifffile raise many types for damaged files
+    except Exception as exc:  # Pillow and tifffile raise many types for damaged files (IndexError on a cut GIF...)
         raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
+
+
+def read_image_frame(path: Path) -> np.ndarray:
+    """One frame file of an image folder (TIFF via tifffile for 16-bit and float pages)."""
+    with _decoding(path):
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return _read_tiff_frame(path)
+        with Image.open(path) as img:
+            if getattr(img, "n_frames", 1) > 1:
+                raise VaeViewerError(
+                    f"{path}: holds {img.n_frames} frames; a folder must hold one frame per "
+                    "file (pass a multi-frame file on its own)"
+                )
+            img.load()
+            return pil_to_array(img)
 
 
 def _read_tiff_frame(path: Path) -> np.ndarray:
@@ -103,25 +113,13 @@ def load_folder(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
 
 def load_image_file(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     """A GIF (or any Pillow image file): every frame in the file, in order."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                n = getattr(img, "n_frames", 1)
-                convert.check_memory(convert.stored_bytes(n, img.size[::-1], np.float32), str(path), f"{n} frames")
-                collector = convert.FrameCollector(str(path), frame_size, capacity=n)
-                for i in range(n):
-                    img.seek(i)
-                    frame = pil_to_array(img)
-                    collector.add(frame, f"{path} (frame {i})")
-    except VaeViewerError:
-        raise
-    except Image.DecompressionBombWarning:
-        raise VaeViewerError(f"{path}: image is implausibly large; refusing to decode it") from None
-    except MemoryError:
-        raise  # sources turns it into advice about --frame-size
-    except Exception as exc:  # Pillow raises many types for damaged files (IndexError on a cut GIF...)
-        raise VaeViewerError(f"{path}: cannot read the image (damaged or truncated? {convert.brief(exc)})") from None
+    with _decoding(path), Image.open(path) as img:
+        n = getattr(img, "n_frames", 1)
+        convert.check_memory(convert.stored_bytes(n, img.size[::-1], np.float32), str(path), f"{n} frames")
+        collector = convert.FrameCollector(str(path), frame_size, capacity=n)
+        for i in range(n):
+            img.seek(i)
+            collector.add(pil_to_array(img), f"{path} (frame {i})")
     return [(path.stem, collector.finish())]
 
 

@@ -20,6 +20,13 @@ from vaeviewer.errors import VaeViewerError
 _INV255 = np.float32(1.0 / 255.0)
 
 
+def frames_to_float(frames: np.ndarray) -> np.ndarray:
+    """Stored frames (uint8, or float32 already in [0, 1]) as float32 in [0, 1]."""
+    if frames.dtype == np.uint8:
+        return np.multiply(frames, _INV255, dtype=np.float32)
+    return frames.astype(np.float32, copy=False)
+
+
 def _check_positive(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise VaeViewerError(f"{name} {value!r}: must be a whole number of at least 1")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from vaeviewer.data.sources import Sequence
+from vaeviewer.data.windows import frames_to_float
 
 
 def _as_float_rows(frames: np.ndarray) -> np.ndarray:
-    rows = frames.reshape(len(frames), -1)
-    if rows.dtype == np.uint8:
-        return rows.astype(np.float32) / 255.0
-    return rows.astype(np.float32, copy=False)
+    return frames_to_float(frames.reshape(len(frames), -1))
 
 
 def sample_frames(sequences: list[Sequence], max_frames: int, rng: np.random.Generator) -> np.ndarray:

@@ -52,7 +52,7 @@ def bench_session_overhead(steps: int = 60, quick: bool = False) -> dict[str, An
     import keras
 
     from vaeviewer.models import builders, precision
-    from vaeviewer.training.session import _to_float
+    from vaeviewer.data.windows import frames_to_float
 
     steps = 10 if quick else steps
     cfg = RunConfig(demo=True, demo_sequences=2, demo_frames=1500, variant="conv2d", batch_size=64, epochs=1,
@@ -65,7 +65,7 @@ def bench_session_overhead(steps: int = 60, quick: bool = False) -> dict[str, An
     precision.apply_precision(cfg.precision)
     model = builders.build_from_config(cfg, (64, 80))
     frames = np.concatenate([s.frames for s in demo_sequences(2, 1500, seed=cfg.seed)])
-    x = _to_float(frames[: steps * cfg.batch_size + cfg.batch_size])[..., None]
+    x = frames_to_float(frames[: steps * cfg.batch_size + cfg.batch_size])[..., None]
     clock = _BatchClock()
 
     class Stamp(keras.callbacks.Callback):

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from vaeviewer.config import RunConfig
+from vaeviewer.data.windows import frames_to_float
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.rundir import RunDirectory
@@ -402,7 +403,7 @@ class TrainingSession:
                     builders.reset_states(model)
                 train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
                 self._check_stop()
-                valid_terms, snapshot = self._validate(epoch_end=True)
+                valid_terms, snapshot = self._validate()
                 row = {"epoch": epoch, "global_step": self.global_step, **train_terms,
                        **{f"val_{k}": v for k, v in valid_terms.items()},
                        "seconds": time.perf_counter() - t_epoch}
@@ -537,7 +538,7 @@ class TrainingSession:
         start = int(np.clip(start, 0, len(frames) - view_t))
         model = self._viewer_model()
         if not cfg.uses_windows:
-            x = _to_float(frames[start : start + view_t])[..., None]
+            x = frames_to_float(frames[start : start + view_t])[..., None]
             _, _, recon = self._forward(model, x)
         elif cfg.stateful:
             # Walk the sequence from its start, window by window, carrying state.
@@ -546,7 +547,7 @@ class TrainingSession:
             t = cfg.model_window
             k = start // t
             start = k * t
-            windows = _to_float(frames[: (k + 1) * t]).reshape(k + 1, t, *frames.shape[1:], 1)
+            windows = frames_to_float(frames[: (k + 1) * t]).reshape(k + 1, t, *frames.shape[1:], 1)
             builders.reset_states(model)
             for w in windows:
                 _, _, recon = self._forward(model, w[None])
@@ -554,7 +555,7 @@ class TrainingSession:
             recon = recon[0]
             x = windows[-1]
         else:
-            x = _to_float(frames[start : start + view_t])[None, ..., None]
+            x = frames_to_float(frames[start : start + view_t])[None, ..., None]
             _, _, recon = self._forward(model, x)
             x, recon = x[0], recon[0]
         inputs = x[..., 0]
@@ -562,7 +563,7 @@ class TrainingSession:
         err = np.mean((inputs - rec) ** 2, axis=(1, 2))
         return ev.Snapshot(split=split, sequence=sequence, start=start, inputs=inputs, reconstruction=rec, frame_error=err)
 
-    def _validate(self, epoch_end: bool) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
+    def _validate(self) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
         """One pass over the validation windows: loss terms, MSE, latents, per-frame errors."""
         cfg, d = self.config, self.data
         use_valid = bool(d.valid)
@@ -661,7 +662,7 @@ class TrainingSession:
         return self.full_snapshot_now()
 
     def full_snapshot_now(self) -> Optional[ev.Snapshot]:
-        return self._validate(epoch_end=False)[1]
+        return self._validate()[1]
 
     # ---- persistence --------------------------------------------------------------------
     def _write_epoch(self, improved: bool) -> None:
@@ -765,12 +766,6 @@ class _Diverged(Exception):
     def __init__(self, epoch: int, step: int):
         super().__init__(f"diverged at epoch {epoch}, step {step}")
         self.epoch, self.step = epoch, step
-
-
-def _to_float(frames: np.ndarray) -> np.ndarray:
-    if frames.dtype == np.uint8:
-        return frames.astype(np.float32) * np.float32(1 / 255)
-    return frames.astype(np.float32, copy=False)
 
 
 def _even_sample(n: int, limit: int) -> np.ndarray:
