@@ -44,6 +44,12 @@ def test_tiny_run_then_click_a_latent_point(qtbot, real_window, tmp_path):
     qtbot.waitUntil(lambda: not w.controller.running and w.scatter.latents is not None, timeout=10000)
     assert w.loss_plot.batch_data().shape[0] == 6 and w.loss_plot.epoch_data().shape[0] == 2
     assert w.strips.images[1].image is not None and w.timeline.error is not None
+    # The verdict of the kept epoch is shown above the loss plot, in words, with the figures in the tooltip.
+    from vaeviewer.training.verdict import HEADLINES
+
+    summary = done.args[0].summary
+    assert HEADLINES[summary["verdict"]] in w.loss_plot.verdict.text()
+    assert w.loss_plot.verdict.toolTip() == summary["verdict_text"]
     # Click a point of the second validation sequence: the session inspects it, the strips follow.
     i = next(j for j in range(len(w.scatter.frame_of)) if w.scatter.sequence_of[j] == 1 and w.scatter.frame_of[j] > 0)
     with qtbot.waitSignal(w.controller.snapshot, timeout=30000) as sig:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from vaeviewer.training import events as ev
+from vaeviewer.training.verdict import HEADLINES
 
 TRAIN = (31, 119, 180)
 VALID = (255, 127, 14)
 RECON = (44, 160, 44)
 KL = (214, 39, 40)
 MAX_EARLIER_RUNS = 4
+# Colour of the verdict line by kind (training.verdict): learned / partly / nothing.
+VERDICT_COLOURS = {"beats_pca": "#1a7f37", "below_pca": "#9a6700", "mean_frame": "#b00020", "unknown": "#555"}
 REDRAW_MS = 400     # at most 2.5 redraws a second: each redraw holds the GIL the training thread needs
 
 
@@ -108,6 +111,10 @@ class LossPlot(QWidget):
         for box in (self.show_recon, self.show_kl, self.log_y):
             row.addWidget(box)
         row.addStretch(1)
+        # Has the model learned more than the baselines? Updated every epoch (see training.verdict).
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(False)
+        row.addWidget(self.verdict)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
@@ -144,6 +151,7 @@ class LossPlot(QWidget):
         self.runs += 1
         self._baselines = {}
         self._place_baselines()
+        self.set_verdict(None)
         self._redraw_now()
 
     def set_baselines(self, baselines: ev.Baselines) -> None:
@@ -176,7 +184,23 @@ class LossPlot(QWidget):
             epoch.epoch + 1, t.get("loss", nan), t.get("reconstruction", nan), t.get("kl", nan),
             v.get("loss", nan), v.get("reconstruction", nan), v.get("kl", nan), v.get("mse", nan),
         ]))
+        if epoch.verdict is not None:
+            v = epoch.verdict
+            self.set_verdict(v.kind, v.text, v.overfitting, epoch.epoch)
         self._redraw()
+
+    def set_verdict(self, kind: str | None, text: str = "", overfitting: bool = False,
+                    epoch: int | None = None) -> None:
+        """Show the verdict briefly in the row above the plots; the whole text is the tooltip."""
+        if kind is None:
+            self.verdict.setText("")
+            self.verdict.setToolTip("")
+            return
+        short = HEADLINES.get(kind, kind) + (" · memorising" if overfitting else "")
+        where = f"epoch {epoch + 1}: " if epoch is not None else ""
+        colour = VERDICT_COLOURS.get(kind, VERDICT_COLOURS["unknown"])
+        self.verdict.setText(f"<span style='color:{colour}'><b>{where}{short}</b></span>")
+        self.verdict.setToolTip(text)
 
     # ---- queries for tests/exports ----------------------------------------------------
     def batch_data(self) -> np.ndarray:

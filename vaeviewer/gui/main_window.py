@@ -326,6 +326,11 @@ class MainWindow(QMainWindow):
         # Draw what the throttles still hold back, so the final state shows at once.
         self._update_status_now()
         self.loss_plot._redraw_now()
+        summary = finished.summary or {}
+        if summary.get("verdict"):
+            kept = summary.get("kept_epoch")
+            self.loss_plot.set_verdict(summary["verdict"], summary.get("verdict_text", ""),
+                                       bool(summary.get("overfitting")), kept if isinstance(kept, int) else None)
         self.status.run_finished(finished)
 
     def _on_running_changed(self, running: bool) -> None:

@@ -53,6 +53,7 @@ class EpochEnd:
     valid: dict[str, float]         # loss, reconstruction, kl, mse (empty when no validation)
     seconds: float
     kl_per_dim: Optional[np.ndarray] = None   # (K,) mean KL of each latent dim on validation
+    verdict: Any = None             # training.verdict.Verdict for this epoch (None without baselines)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import sys
 from typing import Any, Optional, TextIO
 
 from vaeviewer.training import events as ev
+from vaeviewer.training.verdict import HEADLINES
 
 
 class ConsoleReporter:
@@ -48,8 +49,13 @@ class ConsoleReporter:
         elif isinstance(event, ev.EpochEnd):
             v = event.valid
             val = f"  val loss {v['loss']:.3f} (rec {v['reconstruction']:.3f}, kl {v['kl']:.3f}) val MSE {v['mse']:.5f}" if v else ""
+            verdict = ""
+            if event.verdict is not None and event.valid:
+                verdict = f"  [{HEADLINES.get(event.verdict.kind, event.verdict.kind)}"
+                verdict += ", memorising]" if event.verdict.overfitting else "]"
             self._line(f"epoch {event.epoch + 1}/{self.epochs}: loss {event.train['loss']:.3f} "
-                       f"(rec {event.train['reconstruction']:.3f}, kl {event.train['kl']:.3f}){val}  {event.seconds:.1f}s")
+                       f"(rec {event.train['reconstruction']:.3f}, kl {event.train['kl']:.3f}){val}  "
+                       f"{event.seconds:.1f}s{verdict}")
         elif isinstance(event, ev.RunFinished) and event.reason != "error":  # errors: the CLI prints them
             self._line(f"{event.reason}: {event.message}")
         elif isinstance(event, ev.Message) and self.tty:

@@ -410,7 +410,8 @@ class TrainingSession:
                 self.history.append(row)
                 good_weights = model.get_weights()
                 self._emit(ev.EpochEnd(epoch, train_terms, valid_terms, row["seconds"],
-                                       kl_per_dim=snapshot.kl_per_dim if snapshot else None))
+                                       kl_per_dim=snapshot.kl_per_dim if snapshot else None,
+                                       verdict=self._verdict(row)))
                 if snapshot is not None:
                     self._emit(snapshot)
                 score = valid_terms.get("loss", train_terms["loss"])
@@ -441,6 +442,10 @@ class TrainingSession:
         summary = self._summary(samples_done / train_wall if train_wall else 0.0, seconds, best_row)
         summary["step_samples_per_s"] = samples_done / train_seconds if train_seconds else 0.0
         summary["reason"] = reason
+        if self.history:
+            verdict = self._verdict(best_row if (cfg.restore_best and best_row is not None) else last_row)
+            summary.update(verdict.as_dict())
+            message += f". {verdict.text}"
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
 
@@ -734,6 +739,14 @@ class TrainingSession:
         snapshot = self.full_snapshot()
         if snapshot is not None:
             self._emit(snapshot)
+
+    def _verdict(self, row: dict[str, Any]):
+        """The verdict on `row`'s validation MSE, with this run's history so far (see verdict.py)."""
+        from vaeviewer.training.verdict import assess
+
+        mean_mse, pca_mse = self.baselines if self.baselines else (None, None)
+        n_frames = sum(len(s) for s in self.data.train) if self.data is not None else None
+        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, self.history, n_frames)
 
     def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}

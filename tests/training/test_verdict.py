@@ -1,0 +1,72 @@
+"""The verdict: baselines compared with the model's validation MSE, and memorising spotted."""
+
+import pytest
+
+from tests.conftest import tiny_config
+from vaeviewer.training import events as ev
+from vaeviewer.training.session import TrainingSession
+from vaeviewer.training.verdict import BEATS_PCA, BELOW_PCA, MEAN_FRAME, UNKNOWN, assess, memorising
+
+
+def rows(*pairs):
+    """History rows from (train loss, validation loss) pairs."""
+    return [{"epoch": i, "loss": t, "val_loss": v} for i, (t, v) in enumerate(pairs)]
+
+
+@pytest.mark.parametrize(
+    "val, kind",
+    [(0.010, BEATS_PCA), (0.0125, BELOW_PCA), (0.0194, BELOW_PCA),
+     (0.0197, MEAN_FRAME), (0.0200, MEAN_FRAME), (0.03, MEAN_FRAME)],
+)
+def test_kind_follows_the_baselines(val, kind):
+    # PCA 0.012, mean frame 0.02: within 2% of the mean frame counts as the mean frame.
+    v = assess(val, 0.012, 0.02, latent_dim=6)
+    assert v.kind == kind
+    assert f"{val:.4g}" in v.text
+    assert not v.overfitting
+
+
+def test_beating_pca_says_by_how_much():
+    v = assess(0.009, 0.012, 0.02, latent_dim=6)
+    assert "25% lower" in v.text and "6 components" in v.text
+
+
+def test_no_validation_is_unknown():
+    assert assess(None, 0.01, 0.02, 6).kind == UNKNOWN
+    assert assess(float("nan"), 0.01, 0.02, 6).kind == UNKNOWN
+
+
+def test_memorising_needs_rising_validation_and_falling_training_loss():
+    assert memorising(rows((20, 25), (10, 20), (5, 23))) == (1, pytest.approx(0.15))
+    assert memorising(rows((20, 25), (10, 20), (5, 21))) is None        # 5% rise: noise
+    assert memorising(rows((20, 25), (10, 20), (12, 23))) is None       # training loss rose too
+    assert memorising(rows((20, 25), (10, 20))) is None                 # still improving
+    assert memorising(rows((20, 25))) is None
+    v = assess(0.0195, 0.015, 0.02, 6, rows((20, 25), (10, 20), (5, 23)), n_train_frames=636)
+    assert v.overfitting and "636 training frames" in v.text and "epoch 2" in v.text
+
+
+def _kind_of(val, pca, mean):
+    if val >= 0.98 * mean:
+        return MEAN_FRAME
+    return BELOW_PCA if val >= pca else BEATS_PCA
+
+
+def test_session_reports_a_verdict_every_epoch_and_in_the_summary():
+    got = []
+    summary = TrainingSession(tiny_config(epochs=2), got.append).run()
+    base = [e for e in got if isinstance(e, ev.Baselines)][0]
+    epochs = [e for e in got if isinstance(e, ev.EpochEnd)]
+    assert len(epochs) == 2
+    for e in epochs:
+        assert e.verdict.kind == _kind_of(e.valid["mse"], base.pca_mse, base.mean_frame_mse)
+    assert summary["verdict"] == _kind_of(summary["val_mse"], summary["pca_mse"], summary["mean_frame_mse"])
+    finished = [e for e in got if isinstance(e, ev.RunFinished)][0]
+    assert summary["verdict_text"] in finished.message
+
+
+def test_a_collapsed_model_is_called_so():
+    # A huge KL weight leaves the latent empty: the decoder can only give the mean frame.
+    summary = TrainingSession(tiny_config(epochs=1, beta=1e4), lambda e: None).run()
+    assert summary["verdict"] == MEAN_FRAME, summary
+    assert "posterior collapse" in summary["verdict_text"]

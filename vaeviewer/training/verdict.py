@@ -1,0 +1,100 @@
+"""Has the model learned anything? A plain-words verdict from the validation MSE and the baselines.
+
+A VAE with a small latent can settle on the mean frame (posterior collapse) or memorise a small
+training set, and neither shows in a falling training loss. After every epoch the session
+compares the model's validation MSE (reconstruction from z_mean) with the two baselines it
+computed on the same validation frames: the mean training frame, and PCA with as many components
+as the latent has; and it looks at the history for memorising (validation loss rising while the
+training loss falls). The verdict travels with each EpochEnd event and ends up in the summary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+# Within 2 % of the mean frame's MSE counts as "no better than the mean frame".
+MEAN_FRAME_TOLERANCE = 0.02
+# Validation loss this far above its lowest, with the training loss still falling: memorising.
+OVERFIT_RISE = 0.10
+
+BEATS_PCA = "beats_pca"
+BELOW_PCA = "below_pca"
+MEAN_FRAME = "mean_frame"
+UNKNOWN = "unknown"
+# A few words per kind, for a label; the full text says the figures.
+HEADLINES = {
+    BEATS_PCA: "beats PCA",
+    BELOW_PCA: "better than the mean frame, not than PCA",
+    MEAN_FRAME: "no better than the mean frame",
+    UNKNOWN: "no validation data",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str            # beats_pca, below_pca, mean_frame or unknown (no validation data)
+    text: str            # one or two sentences for a status line
+    overfitting: bool    # validation loss rising from its lowest while the training loss falls
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.kind, "verdict_text": self.text, "overfitting": self.overfitting}
+
+
+def _finite(value) -> bool:
+    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def memorising(history: Sequence[dict[str, Any]]) -> Optional[tuple[int, float]]:
+    """(epoch of the lowest validation loss, rise of the last epoch's over it) when memorising.
+
+    Memorising: the last epoch's validation loss is more than OVERFIT_RISE above the lowest so
+    far, while its training loss is below the training loss of that best epoch.
+    """
+    rows = [r for r in history if _finite(r.get("val_loss")) and _finite(r.get("loss"))]
+    if len(rows) < 2:
+        return None
+    best = min(rows, key=lambda r: r["val_loss"])
+    last = rows[-1]
+    if best is last or best["val_loss"] <= 0:
+        return None
+    rise = last["val_loss"] / best["val_loss"] - 1.0
+    if rise > OVERFIT_RISE and last["loss"] < best["loss"]:
+        return int(best["epoch"]), rise
+    return None
+
+
+def assess(
+    val_mse: Optional[float],
+    pca_mse: Optional[float],
+    mean_frame_mse: Optional[float],
+    latent_dim: int,
+    history: Sequence[dict[str, Any]] = (),
+    n_train_frames: Optional[int] = None,
+) -> Verdict:
+    """Judge one validation MSE against the baselines (see the module docstring)."""
+    over = memorising(history)
+    if not (_finite(val_mse) and _finite(pca_mse) and _finite(mean_frame_mse)):
+        return Verdict(UNKNOWN, "no validation data: nothing to compare with the baselines", over is not None)
+    k = f"{latent_dim} component{'s' if latent_dim != 1 else ''}"
+    if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE):
+        kind = MEAN_FRAME
+        text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}): "
+                "the latent carries almost nothing (posterior collapse); try a smaller beta, more "
+                "epochs or a larger latent")
+    elif val_mse >= pca_mse:
+        kind = BELOW_PCA
+        text = (f"Better than the mean frame but not than PCA with {k} "
+                f"(val MSE {val_mse:.4g} vs PCA {pca_mse:.4g})")
+    else:
+        kind = BEATS_PCA
+        gain = 100.0 * (1.0 - val_mse / pca_mse) if pca_mse > 0 else 0.0
+        text = f"Beats PCA with {k}: val MSE {val_mse:.4g} vs {pca_mse:.4g} ({gain:.0f}% lower)"
+    if over is not None:
+        epoch, rise = over
+        frames = f" ({n_train_frames} training frames)" if n_train_frames else ""
+        text += (f". Memorising the training data{frames}: validation loss is {100 * rise:.0f}% above its "
+                 f"lowest (epoch {epoch + 1}) while the training loss still falls; more data helps, "
+                 "or fewer epochs")
+    return Verdict(kind, text + ".", over is not None)
