@@ -59,6 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--filters", type=str, default=",".join(map(str, d.filters)), help="filters per conv stage, e.g. 32,64")
     t.add_argument("--inner-dim", type=int, default=d.inner_dim)
     t.add_argument("--beta", type=float, default=d.beta)
+    t.add_argument("--dropout", type=float, default=d.dropout, help="encoder dropout rate (0 = none)")
     t.add_argument("--loss", choices=LOSSES, default=d.loss)
     t.add_argument("--kl-warmup", type=int, default=d.kl_warmup_epochs, metavar="EPOCHS")
     t.add_argument("--lr", type=float, default=d.learning_rate)
@@ -97,7 +98,7 @@ def _config_from_train_args(a: argparse.Namespace) -> RunConfig:
         paths=list(a.paths), demo=a.demo or not a.paths, frame_size=parse_frame_size(a.frame_size),
         variant=a.variant, window=a.window, stride=stride, stateful=a.stateful, epochs=a.epochs,
         steps_per_epoch=a.steps_per_epoch, batch_size=a.batch_size, latent_dim=a.latent_dim, filters=filters,
-        inner_dim=a.inner_dim, beta=a.beta, loss=a.loss, kl_warmup_epochs=a.kl_warmup, learning_rate=a.lr,
+        inner_dim=a.inner_dim, beta=a.beta, dropout=a.dropout, loss=a.loss, kl_warmup_epochs=a.kl_warmup, learning_rate=a.lr,
         precision=a.precision, valid_fraction=a.valid_fraction, split=a.split, seed=a.seed, out=a.out,
         tensorboard=a.tensorboard,
     )

@@ -55,6 +55,7 @@ class RunConfig:
     loss: str = "mse"
     beta: float = 0.1               # with MSE x pixels, beta 1 collapses to the mean frame (measured)
     kl_warmup_epochs: int = 2
+    dropout: float = 0.25           # encoder dropout around its dense layer: short clips are memorised
     restore_best: bool = True       # end with the weights of the epoch with the lowest validation loss
     # optimisation
     batch_size: int = 64
@@ -127,6 +128,9 @@ class RunConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not lo <= value <= hi:
                 raise bad(name, f"{value!r} must be a number from {lo:g} to {hi:g}")
+        if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
+                or not math.isfinite(self.dropout) or not 0.0 <= self.dropout < 1.0):
+            raise bad("dropout", f"{self.dropout!r} must be a number from 0 to below 1 (0 = no dropout)")
         if not isinstance(self.valid_fraction, (int, float)) or not 0.0 <= self.valid_fraction < 0.9:
             raise bad("valid_fraction", f"{self.valid_fraction!r} must be from 0 to 0.9 (0 = no validation)")
         if not self.filters or any(not isinstance(f, int) or f < 1 or f > 4096 for f in self.filters):

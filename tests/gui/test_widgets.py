@@ -60,11 +60,12 @@ def test_stateful_only_for_convlstm(qtbot):
 
 def test_controls_round_trip_and_signals(qtbot):
     cfg = RunConfig(demo=True, variant="conv3d", window=6, stride=2, latent_dim=4, beta=0.5, batch_size=16,
-                    learning_rate=3e-4, epochs=7, precision="float32")
+                    learning_rate=3e-4, epochs=7, precision="float32", dropout=0.4)
     panel = ControlsPanel(cfg)
     qtbot.addWidget(panel)
     out = panel.config()
-    for name in ("variant", "window", "stride", "latent_dim", "beta", "batch_size", "learning_rate", "epochs", "precision"):
+    for name in ("variant", "window", "stride", "latent_dim", "beta", "dropout", "batch_size", "learning_rate",
+                 "epochs", "precision"):
         assert getattr(out, name) == getattr(cfg, name), name
     with qtbot.waitSignal(panel.settingChanged) as sig:
         panel.window.setValue(8)

@@ -214,3 +214,16 @@ def test_training_batches_are_all_full_so_the_step_never_retraces():
     session.run()
     assert sum(len(s) for s in session.data.train) % 16 != 0
     assert sizes == [16] * 12
+
+
+def test_model_starts_from_the_training_frames_statistics():
+    from vaeviewer.data.windows import frames_to_float
+
+    session = TrainingSession(tiny_config(epochs=1, steps_per_epoch=1), lambda e: None)
+    session.run()
+    frames = np.concatenate([frames_to_float(s.frames) for s in session.data.train])
+    mean = frames.mean(axis=0)
+    spread = np.sqrt(np.mean((frames - mean) ** 2))
+    norm = session.model.encoder.get_layer("frame_norm")
+    np.testing.assert_allclose(np.asarray(norm.mean)[..., 0], mean, atol=1e-5)
+    assert float(norm.scale.numpy()) == pytest.approx(1.0 / spread, rel=1e-4)

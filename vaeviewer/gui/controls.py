@@ -58,6 +58,12 @@ class ControlsPanel(QWidget):
         self.beta.setDecimals(3)
         self.beta.setSingleStep(0.1)
         self.beta.setToolTip("weight of the KL term (beta-VAE); 1 is the plain VAE")
+        self.dropout = QDoubleSpinBox()
+        self.dropout.setRange(0.0, 0.9)
+        self.dropout.setDecimals(2)
+        self.dropout.setSingleStep(0.05)
+        self.dropout.setToolTip("encoder dropout around its dense layer (0 = none); "
+                                "short clips are otherwise memorised")
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 65536)
         self.learning_rate = QDoubleSpinBox()
@@ -87,6 +93,7 @@ class ControlsPanel(QWidget):
         form.addRow("", self.stateful)
         form.addRow("latent dim", self.latent_dim)
         form.addRow("beta", self.beta)
+        form.addRow("dropout", self.dropout)
         form.addRow("batch size", self.batch_size)
         form.addRow("learning rate", self.learning_rate)
         form.addRow("epochs", self.epochs)
@@ -112,7 +119,7 @@ class ControlsPanel(QWidget):
         self.sliding.toggled.connect(lambda on: on and self._changed("stride"))
         self.nonoverlap.toggled.connect(lambda on: on and self._changed("stride"))
         self.stateful.toggled.connect(lambda _on: self._changed("stateful"))
-        for name in ("latent_dim", "beta", "batch_size", "learning_rate", "epochs"):
+        for name in ("latent_dim", "beta", "dropout", "batch_size", "learning_rate", "epochs"):
             getattr(self, name).valueChanged.connect(lambda _v, n=name: self._changed(n))
         self.precision.currentTextChanged.connect(lambda _t: self._changed("precision"))
 
@@ -131,6 +138,7 @@ class ControlsPanel(QWidget):
             self.stateful.setChecked(config.stateful and config.variant == "convlstm")
             self.latent_dim.setValue(config.latent_dim)
             self.beta.setValue(config.beta)
+            self.dropout.setValue(config.dropout)
             self.batch_size.setValue(config.batch_size)
             self.learning_rate.setValue(config.learning_rate)
             self.epochs.setValue(config.epochs)
@@ -150,7 +158,7 @@ class ControlsPanel(QWidget):
             stride = min(self.stride.value(), window)
         return base.replace(
             variant=self.variant.currentText(), window=window, stride=stride, stateful=stateful,
-            latent_dim=self.latent_dim.value(), beta=float(self.beta.value()),
+            latent_dim=self.latent_dim.value(), beta=float(self.beta.value()), dropout=float(self.dropout.value()),
             batch_size=self.batch_size.value(), learning_rate=float(self.learning_rate.value()),
             epochs=self.epochs.value(), precision=self.precision.currentText(),
         )

@@ -23,6 +23,14 @@ the reconstruction has exactly the input's shape and the data is never resized.
   ambiguous. The recurrence runs on the coarsest grid because a ConvLSTM costs 8 convolutions per
   frame; at full resolution it would be ~20x slower for little gain.
 
+Around every variant: the encoder's input is standardised by the training frames' statistics
+(`layers.FrameNorm`: minus the mean frame, over the RMS deviation from it), optional dropout
+sits before and after the encoder's dense layer, and the decoder's logits get, besides the
+convolutions, a linear path from the latent to every pixel and the mean frame's logit
+(`layers.FrameBias`). `set_frame_statistics` fills in the statistics before training. Measured
+on a static-camera clip (OpenCV's vtest.avi, 64x80), without these the latent stayed unused
+for epochs and the run ended at the mean frame.
+
 Everything is created under the current global dtype policy (see precision.apply_precision);
 z_mean / z_log_var and the output sigmoid are float32. Under mixed bfloat16 the transposed
 convolutions are built as `layers.SubPixelConvTranspose` (same weights, same function, fused on
@@ -40,7 +48,7 @@ from keras import layers
 from vaeviewer.config import VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
-from vaeviewer.models.layers import FoldTime, FrameBias, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import FoldTime, FrameBias, FrameNorm, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
 # The inference helpers live in their own module; they are part of this module's public API.
@@ -97,6 +105,31 @@ def _conv_kwargs(seed: int | None, index: int) -> dict[str, Any]:
     return _dense_kwargs(seed, index)
 
 
+def _dense_head(x, inner_dim: int, dropout: float, seed: int | None):
+    """Flattened features -> [dropout] -> Dense(inner, relu) -> [dropout]: the encoder's bottleneck."""
+    x = layers.Flatten()(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=seed, name="drop_features")(x)
+    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=None if seed is None else seed + 1, name="drop_inner")(x)
+    return x
+
+
+def _output_stage(y, z, shape, seed: int | None):
+    """Add the linear path z -> pixels to the decoder's logits, then the frame bias and the sigmoid.
+
+    The linear path (one float32 Dense from the latent to every pixel's logit) lets the latent
+    change the output from the first step, whatever the convolutions' ReLUs do; without it a
+    small latent on a static-camera clip stayed unused for epochs (measured on vtest.avi).
+    """
+    lin = layers.Dense(math.prod(shape), dtype="float32", name="pixels_linear", **_dense_kwargs(seed, 90))(z)
+    lin = layers.Reshape(shape, dtype="float32", name="pixels_linear_shape")(lin)
+    y = layers.Add(dtype="float32", name="add_linear")([y, lin])
+    y = FrameBias(name="frame_bias")(y)
+    return layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+
+
 # Decoder ranks whose last stage skips the pixel shuffle under bfloat16 (see _decoder_convs).
 # Measured side by side (vaeviewer bench, A/B): faster for both 2-D and 3-D decoders.
 _CHAIN_RANKS = (2, 3)
@@ -129,19 +162,19 @@ def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None
     return stock(1, kernel, padding="same", name="to_pixels", **kw)(y)
 
 
-def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed):
+def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
     pad = ((0, hp - h), (0, wp - w))
 
     inp = keras.Input(shape=(h, w, 1), batch_size=batch_size, name="frames")
-    x = layers.ZeroPadding2D(pad, name="pad")(inp) if pad != ((0, 0), (0, 0)) else inp
+    x = FrameNorm(name="frame_norm")(inp)
+    x = layers.ZeroPadding2D(pad, name="pad")(x) if pad != ((0, 0), (0, 0)) else x
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}",
                           **_conv_kwargs(seed, i))(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    x = _dense_head(x, inner_dim, dropout, seed)
     encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
 
     z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
@@ -151,13 +184,12 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed)
     y = _decoder_convs(y, filters, seed)
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
-    y = FrameBias(name="frame_bias")(y)
-    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    out = _output_stage(y, z, (h, w, 1), seed)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
 
-def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed):
+def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
@@ -169,12 +201,12 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     # Not ZeroPadding3D: TF 2.21's CPU graph rewrite fuses Pad + Conv3D wrongly (a (10, 61, 77)
     # window comes out (4, 31, 39) instead of (5, 32, 40) inside tf.function, while eager mode is
     # right) and, with 'valid', fails on the gradient graph and drops every other fusion.
-    x = ZeroPadEnd(pad, name="pad")(inp) if pad != ((0, 0),) * 3 else inp
+    x = FrameNorm(name="frame_norm")(inp)
+    x = ZeroPadEnd(pad, name="pad")(x) if pad != ((0, 0),) * 3 else x
     for i, (f, st) in enumerate(zip(filters, t_strides)):
         x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
                           name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    x = _dense_head(x, inner_dim, dropout, seed)
     encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
 
     gt = window // (2 ** t_strides.count(2))
@@ -186,13 +218,12 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
                        stage_strides=[(st, 2, 2) for st in reversed(t_strides)])
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
-    y = FrameBias(name="frame_bias")(y)
-    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    out = _output_stage(y, z, (window, h, w, 1), seed)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
 
-def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed):
+def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed, dropout=0.0):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
@@ -212,7 +243,8 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     pad2 = pad[1:]
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
     # The per-frame stages run as 2-D layers on (B*T, H, W, C): see FoldTime.
-    x = FoldTime(name="fold")(inp)
+    x = FrameNorm(name="frame_norm")(inp)
+    x = FoldTime(name="fold")(x)
     if pad2 != ((0, 0), (0, 0)):
         x = layers.ZeroPadding2D(pad2, name="pad")(x)
     for i, f in enumerate(filters):
@@ -220,8 +252,7 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
                           **_conv_kwargs(seed, i))(x)
     x = UnfoldTime(window, name="unfold")(x)
     x = lstm("encoder_lstm", return_sequences=False, index=70)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(inner_dim, activation="relu", name="inner", **_dense_kwargs(seed, 50))(x)
+    x = _dense_head(x, inner_dim, dropout, seed)
     encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
 
     gh, gw = hp // m, wp // m
@@ -235,8 +266,7 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     if pad2 != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad2, name="crop")(y)
     y = UnfoldTime(window, name="unfold")(y)
-    y = FrameBias(name="frame_bias")(y)
-    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
+    out = _output_stage(y, z, (window, h, w, 1), seed)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
@@ -255,6 +285,7 @@ def build_vae(
     learning_rate: float = 1e-3,
     seed: int | None = None,
     jit_compile: bool | str = "auto",
+    dropout: float = 0.0,
 ) -> VAE:
     """Build and compile (Adam) a VAE of the given variant under the current dtype policy.
 
@@ -264,6 +295,7 @@ def build_vae(
         window: frames per window T (conv3d / convlstm; conv2d ignores it and sees frames).
         stateful: convlstm only; needs `batch_size`, which is then fixed in the Input.
         jit_compile: passed to compile(); 'auto' lets Keras choose (XLA off on CPU-only hosts).
+        dropout: rate of the encoder's dropout before and after its dense layer (0: none).
 
     Raises:
         VaeViewerError: for a bad variant / combination of settings.
@@ -287,12 +319,12 @@ def build_vae(
         window = 1
 
     if variant == "conv2d":
-        encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed)
+        encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed, dropout)
     elif variant == "conv3d":
-        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed)
+        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed, dropout)
     else:
         encoder, decoder = _build_convlstm((h, w), window, filters, inner_dim, latent_dim, stateful,
-                                           batch_size, seed)
+                                           batch_size, seed, dropout)
 
     spec = {
         "variant": variant,
@@ -307,6 +339,7 @@ def build_vae(
         "batch_size": batch_size,
         "learning_rate": float(learning_rate),
         "seed": seed,
+        "dropout": float(dropout),
     }
     model = VAE(encoder, decoder, loss=loss, beta=beta, seed=seed, spec=spec, name=f"vae_{variant}")
     model.build(tuple(encoder.inputs[0].shape))
@@ -314,13 +347,26 @@ def build_vae(
     return model
 
 
-def set_frame_bias(model: VAE, mean_frame) -> None:
-    """Start the decoder at the given mean frame (H, W) in [0, 1]: bias = logit(mean)."""
+def set_frame_statistics(model: VAE, mean_frame, spread: float | None = None) -> None:
+    """Fit the model to the training frames' statistics before training.
+
+    The decoder starts at the mean frame (H, W) in [0, 1] (frame bias = logit(mean)); the
+    encoder's input is standardised by it: (x - mean) / spread, where `spread` is the RMS
+    deviation of the training frames from the mean frame (None or 0: scale 1).
+    Models saved before these layers existed lack `frame_norm`; only the bias is set then.
+    """
     import numpy as np
 
+    mean = np.asarray(mean_frame, np.float32)
     layer = model.decoder.get_layer("frame_bias")
-    p = np.clip(np.asarray(mean_frame, np.float32), 0.01, 0.99)
+    p = np.clip(mean, 0.01, 0.99)
     layer.bias.assign((np.log(p) - np.log1p(-p)).reshape(layer.bias.shape))
+    try:
+        norm = model.encoder.get_layer("frame_norm")
+    except ValueError:
+        return
+    norm.mean.assign(mean.reshape(norm.mean.shape))
+    norm.scale.assign(1.0 / spread if spread and spread > 0 else 1.0)
 
 
 def build_from_config(cfg: RunConfig, frame_shape) -> VAE:
@@ -344,4 +390,5 @@ def build_from_config(cfg: RunConfig, frame_shape) -> VAE:
             batch_size=cfg.batch_size if cfg.stateful else None,
             learning_rate=cfg.learning_rate,
             seed=cfg.seed,
+            dropout=cfg.dropout,
         )

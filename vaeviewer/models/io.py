@@ -20,7 +20,7 @@ import keras
 
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
-from vaeviewer.models.layers import FoldTime, FrameBias, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import FoldTime, FrameBias, FrameNorm, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
 
 CUSTOM_OBJECTS = {
     "vaeviewer>VAE": VAE,
@@ -28,6 +28,7 @@ CUSTOM_OBJECTS = {
     "vaeviewer>SubPixelConvTranspose": SubPixelConvTranspose,
     "vaeviewer>ZeroPadEnd": ZeroPadEnd,
     "vaeviewer>FrameBias": FrameBias,
+    "vaeviewer>FrameNorm": FrameNorm,
     "vaeviewer>FoldTime": FoldTime,
     "vaeviewer>UnfoldTime": UnfoldTime,
 }
@@ -86,6 +87,10 @@ def _unsafe_reason(node: Any) -> str | None:
         if isinstance(registered, str) and registered.startswith("vaeviewer>"):
             if registered not in CUSTOM_OBJECTS:
                 return f"it names an unknown vaeviewer class {registered!r}"
+            if module is not None and not str(module).startswith("vaeviewer"):
+                # Keras would take our class by its registered name; a file that also names
+                # another module was not written by vaeviewer.
+                return f"it names a class {class_name!r} from {module!r}, which is neither Keras nor vaeviewer"
         elif module is None:
             if class_name not in _VALUE_MARKERS and not class_name.startswith("__"):
                 return f"it names a class {class_name!r} of unknown origin"

@@ -25,10 +25,12 @@ def sample_frames(sequences: list[Sequence], max_frames: int, rng: np.random.Gen
     return np.stack([_as_float_rows(sequences[s].frames[i : i + 1])[0] for s, i in zip(seq_of, local)])
 
 
-def mean_frame(train: list[Sequence], max_frames: int = 2000, seed: int = 0) -> np.ndarray:
-    """The mean of (a sample of) the training frames, (H, W) float32 in [0, 1]."""
+def frame_statistics(train: list[Sequence], max_frames: int = 2000, seed: int = 0) -> tuple[np.ndarray, float]:
+    """(mean frame (H, W), RMS deviation of the frames from it) over (a sample of) the training frames."""
     rows = sample_frames(train, max_frames, np.random.default_rng(seed))
-    return rows.mean(axis=0).reshape(train[0].frames.shape[1:3])
+    mean = rows.mean(axis=0)
+    spread = float(np.sqrt(np.mean((rows - mean) ** 2)))
+    return mean.reshape(train[0].frames.shape[1:3]), spread
 
 
 def _principal_axes(centred: np.ndarray, k: int, rng: np.random.Generator, power_iterations: int = 6) -> np.ndarray:

@@ -300,10 +300,10 @@ class TrainingSession:
                 model = builders.build_from_config(cfg, self.data.frame_shape)
         else:
             model = builders.build_from_config(cfg, self.data.frame_shape)
-        from vaeviewer.training.baselines import mean_frame
+        from vaeviewer.training.baselines import frame_statistics
 
-        # The decoder starts at the mean frame; the latent learns what departs from it.
-        builders.set_frame_bias(model, mean_frame(self.data.train, seed=cfg.seed))
+        # The decoder starts at the mean frame and the encoder sees what departs from it.
+        builders.set_frame_statistics(model, *frame_statistics(self.data.train, seed=cfg.seed))
         return model
 
     def _viewer_model(self):
