@@ -76,7 +76,7 @@ def assess(
     """Judge one validation MSE against the baselines (see the module docstring)."""
     over = memorising(history)
     if not (_finite(val_mse) and _finite(pca_mse) and _finite(mean_frame_mse)):
-        return Verdict(UNKNOWN, "no validation data: nothing to compare with the baselines", over is not None)
+        return Verdict(UNKNOWN, "No validation data: nothing to compare with the baselines.", over is not None)
     k = f"{latent_dim} component{'s' if latent_dim != 1 else ''}"
     if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE):
         kind = MEAN_FRAME
