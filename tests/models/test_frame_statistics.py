@@ -64,3 +64,20 @@ def test_dropout_acts_in_training_only():
     c, d = (np.asarray(model.encoder(x, training=False)[0]) for _ in range(2))
     np.testing.assert_array_equal(c, d)
     assert model.spec["dropout"] == 0.5
+
+
+def test_a_stateful_model_saved_before_the_frame_layers_still_gets_its_viewer_twin(tmp_path):
+    from vaeviewer.models import inference_twin
+
+    # The architecture of models saved before FrameNorm and the linear path existed; their spec
+    # has no 'frame_layers' key.
+    old = build_vae("convlstm", (12, 10), window=4, stateful=True, batch_size=2, seed=0,
+                    frame_layers=False, **TINY)
+    del old.spec["frame_layers"]
+    save_model(old, tmp_path / "old.keras")
+    loaded = load_model(tmp_path / "old.keras")
+    twin = inference_twin(loaded)
+    assert twin.input_batch_size == 1
+    assert not any(layer.name == "frame_norm" for layer in twin.encoder.layers)
+    x = sample_batch("convlstm", (12, 10), 4, batch=1)
+    assert twin.predict(x, verbose=0).shape == x.shape

@@ -106,16 +106,22 @@ def test_foreign_class_is_refused(tmp_path):
     good = tmp_path / "good.keras"
     save_model(model, good)
 
-    def inject(config):
-        layer = config["config"]["encoder"]["config"]["layers"][1]
-        layer["module"] = "os"
-        layer["class_name"] = "system"
-        return config
+    def inject_into(kind):
+        def inject(config):
+            layers = config["config"]["encoder"]["config"]["layers"]
+            # A stock Keras layer (module keras...) or one of ours (registered vaeviewer>...).
+            layer = next(l for l in layers if str(l.get("module", "")).startswith("keras") == (kind == "keras")
+                         and l["class_name"] != "InputLayer")
+            layer["module"] = "os"
+            layer["class_name"] = "system"
+            return config
+        return inject
 
-    bad = tmp_path / "foreign.keras"
-    _rewrite_config(good, bad, inject)
-    with pytest.raises(VaeViewerError, match="foreign.keras.*neither Keras nor vaeviewer"):
-        load_model(bad)
+    for kind in ("keras", "vaeviewer"):
+        bad = tmp_path / f"foreign_{kind}.keras"
+        _rewrite_config(good, bad, inject_into(kind))
+        with pytest.raises(VaeViewerError, match=f"foreign_{kind}.keras.*neither Keras nor vaeviewer"):
+            load_model(bad)
 
 
 def test_missing_corrupt_truncated_and_foreign_files(tmp_path):

@@ -9,8 +9,8 @@ from vaeviewer.training.verdict import BEATS_PCA, BELOW_PCA, MEAN_FRAME, UNKNOWN
 
 
 def rows(*pairs):
-    """History rows from (train loss, validation loss) pairs."""
-    return [{"epoch": i, "loss": t, "val_loss": v} for i, (t, v) in enumerate(pairs)]
+    """History rows from (train, validation) reconstruction-term pairs."""
+    return [{"epoch": i, "reconstruction": t, "val_reconstruction": v} for i, (t, v) in enumerate(pairs)]
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,10 @@ def test_memorising_needs_rising_validation_and_falling_training_loss():
     assert memorising(rows((20, 25), (10, 20), (12, 23))) is None       # training loss rose too
     assert memorising(rows((20, 25), (10, 20))) is None                 # still improving
     assert memorising(rows((20, 25))) is None
+    # KL warm-up lifts the validation *loss* while the reconstruction error falls: not memorising.
+    warm = [{"epoch": i, "loss": l, "val_loss": vl, "reconstruction": r, "val_reconstruction": vr}
+            for i, (l, vl, r, vr) in enumerate([(55, 60, 50, 50), (60, 69, 45, 49), (66, 78, 40, 48)])]
+    assert memorising(warm) is None
     v = assess(0.0195, 0.015, 0.02, 6, rows((20, 25), (10, 20), (5, 23)), n_train_frames=636)
     assert v.overfitting and "636 training frames" in v.text and "epoch 2" in v.text
 

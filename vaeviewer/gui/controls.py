@@ -59,7 +59,7 @@ class ControlsPanel(QWidget):
         self.beta.setSingleStep(0.1)
         self.beta.setToolTip("weight of the KL term (beta-VAE); 1 is the plain VAE")
         self.dropout = QDoubleSpinBox()
-        self.dropout.setRange(0.0, 0.9)
+        self.dropout.setRange(0.0, 0.99)
         self.dropout.setDecimals(2)
         self.dropout.setSingleStep(0.05)
         self.dropout.setToolTip("encoder dropout around its dense layer (0 = none); "

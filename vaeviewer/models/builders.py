@@ -116,16 +116,17 @@ def _dense_head(x, inner_dim: int, dropout: float, seed: int | None):
     return x
 
 
-def _output_stage(y, z, shape, seed: int | None):
+def _output_stage(y, z, shape, seed: int | None, frame_layers: bool = True):
     """Add the linear path z -> pixels to the decoder's logits, then the frame bias and the sigmoid.
 
     The linear path (one float32 Dense from the latent to every pixel's logit) lets the latent
     change the output from the first step, whatever the convolutions' ReLUs do; without it a
     small latent on a static-camera clip stayed unused for epochs (measured on vtest.avi).
     """
-    lin = layers.Dense(math.prod(shape), dtype="float32", name="pixels_linear", **_dense_kwargs(seed, 90))(z)
-    lin = layers.Reshape(shape, dtype="float32", name="pixels_linear_shape")(lin)
-    y = layers.Add(dtype="float32", name="add_linear")([y, lin])
+    if frame_layers:
+        lin = layers.Dense(math.prod(shape), dtype="float32", name="pixels_linear", **_dense_kwargs(seed, 90))(z)
+        lin = layers.Reshape(shape, dtype="float32", name="pixels_linear_shape")(lin)
+        y = layers.Add(dtype="float32", name="add_linear")([y, lin])
     y = FrameBias(name="frame_bias")(y)
     return layers.Activation("sigmoid", dtype="float32", name="sigmoid")(y)
 
@@ -162,14 +163,14 @@ def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None
     return stock(1, kernel, padding="same", name="to_pixels", **kw)(y)
 
 
-def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0):
+def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0, frame_layers=True):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
     pad = ((0, hp - h), (0, wp - w))
 
     inp = keras.Input(shape=(h, w, 1), batch_size=batch_size, name="frames")
-    x = FrameNorm(name="frame_norm")(inp)
+    x = FrameNorm(name="frame_norm")(inp) if frame_layers else inp
     x = layers.ZeroPadding2D(pad, name="pad")(x) if pad != ((0, 0), (0, 0)) else x
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}",
@@ -184,12 +185,13 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed,
     y = _decoder_convs(y, filters, seed)
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
-    out = _output_stage(y, z, (h, w, 1), seed)
+    out = _output_stage(y, z, (h, w, 1), seed, frame_layers)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
 
-def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0):
+def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0,
+                  frame_layers=True):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
@@ -201,7 +203,7 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     # Not ZeroPadding3D: TF 2.21's CPU graph rewrite fuses Pad + Conv3D wrongly (a (10, 61, 77)
     # window comes out (4, 31, 39) instead of (5, 32, 40) inside tf.function, while eager mode is
     # right) and, with 'valid', fails on the gradient graph and drops every other fusion.
-    x = FrameNorm(name="frame_norm")(inp)
+    x = FrameNorm(name="frame_norm")(inp) if frame_layers else inp
     x = ZeroPadEnd(pad, name="pad")(x) if pad != ((0, 0),) * 3 else x
     for i, (f, st) in enumerate(zip(filters, t_strides)):
         x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
@@ -218,12 +220,13 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
                        stage_strides=[(st, 2, 2) for st in reversed(t_strides)])
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
-    out = _output_stage(y, z, (window, h, w, 1), seed)
+    out = _output_stage(y, z, (window, h, w, 1), seed, frame_layers)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
 
-def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed, dropout=0.0):
+def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed, dropout=0.0,
+                    frame_layers=True):
     h, w = frame_shape
     m = 2 ** len(filters)
     hp, wp = _padded(h, m), _padded(w, m)
@@ -243,7 +246,7 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     pad2 = pad[1:]
     inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
     # The per-frame stages run as 2-D layers on (B*T, H, W, C): see FoldTime.
-    x = FrameNorm(name="frame_norm")(inp)
+    x = FrameNorm(name="frame_norm")(inp) if frame_layers else inp
     x = FoldTime(name="fold")(x)
     if pad2 != ((0, 0), (0, 0)):
         x = layers.ZeroPadding2D(pad2, name="pad")(x)
@@ -266,7 +269,7 @@ def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, statefu
     if pad2 != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad2, name="crop")(y)
     y = UnfoldTime(window, name="unfold")(y)
-    out = _output_stage(y, z, (window, h, w, 1), seed)
+    out = _output_stage(y, z, (window, h, w, 1), seed, frame_layers)
     decoder = keras.Model(z, out, name="decoder")
     return encoder, decoder
 
@@ -286,6 +289,7 @@ def build_vae(
     seed: int | None = None,
     jit_compile: bool | str = "auto",
     dropout: float = 0.0,
+    frame_layers: bool = True,
 ) -> VAE:
     """Build and compile (Adam) a VAE of the given variant under the current dtype policy.
 
@@ -296,6 +300,8 @@ def build_vae(
         stateful: convlstm only; needs `batch_size`, which is then fixed in the Input.
         jit_compile: passed to compile(); 'auto' lets Keras choose (XLA off on CPU-only hosts).
         dropout: rate of the encoder's dropout before and after its dense layer (0: none).
+        frame_layers: include the input standardisation and the linear latent->pixels path
+            (False only rebuilds models saved before they existed).
 
     Raises:
         VaeViewerError: for a bad variant / combination of settings.
@@ -319,12 +325,14 @@ def build_vae(
         window = 1
 
     if variant == "conv2d":
-        encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed, dropout)
+        encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed, dropout,
+                                         frame_layers)
     elif variant == "conv3d":
-        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed, dropout)
+        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed, dropout,
+                                         frame_layers)
     else:
         encoder, decoder = _build_convlstm((h, w), window, filters, inner_dim, latent_dim, stateful,
-                                           batch_size, seed, dropout)
+                                           batch_size, seed, dropout, frame_layers)
 
     spec = {
         "variant": variant,
@@ -340,6 +348,7 @@ def build_vae(
         "learning_rate": float(learning_rate),
         "seed": seed,
         "dropout": float(dropout),
+        "frame_layers": bool(frame_layers),
     }
     model = VAE(encoder, decoder, loss=loss, beta=beta, seed=seed, spec=spec, name=f"vae_{variant}")
     model.build(tuple(encoder.inputs[0].shape))

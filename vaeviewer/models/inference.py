@@ -79,6 +79,8 @@ def inference_twin(model: VAE) -> VAE:
         if not spec.get("variant"):
             raise VaeViewerError("this stateful model carries no build spec; rebuild it with vaeviewer")
         spec["batch_size"] = 1
+        # Models saved before the frame layers existed have none (and no such key in their spec).
+        spec["frame_layers"] = any(layer.name == "frame_norm" for layer in model.encoder.layers)
         from vaeviewer.models.builders import build_vae  # local: builders imports this module
 
         with policy_scope(model.dtype_policy.name):

@@ -87,7 +87,7 @@ def _unsafe_reason(node: Any) -> str | None:
         if isinstance(registered, str) and registered.startswith("vaeviewer>"):
             if registered not in CUSTOM_OBJECTS:
                 return f"it names an unknown vaeviewer class {registered!r}"
-            if module is not None and not str(module).startswith("vaeviewer"):
+            if module is not None and not (module == "vaeviewer" or str(module).startswith("vaeviewer.")):
                 # Keras would take our class by its registered name; a file that also names
                 # another module was not written by vaeviewer.
                 return f"it names a class {class_name!r} from {module!r}, which is neither Keras nor vaeviewer"

@@ -175,6 +175,7 @@ class TrainingSession:
         keras.utils.set_random_seed(cfg.seed)
         self._emit(ev.Message("building model"))
         self.model = self._build_or_load_model(cfg)
+        cfg = self.config
         self._check_stop()
 
         if self._rundir is not None and not self._resume:
@@ -288,6 +289,8 @@ class TrainingSession:
             from vaeviewer.models.io import load_model
 
             model = load_model(self._rundir.last_model)
+            # The stored model decides (a run directory from before `dropout` existed has none).
+            self.config = self.config.replace(dropout=float(model.spec.get("dropout", 0.0)))
             self.global_step = int(self.history[-1].get("global_step", 0)) if self.history else 0
             return model
         if self.strategy is None and not cfg.stateful:
@@ -445,7 +448,7 @@ class TrainingSession:
         if self.history:
             verdict = self._verdict(best_row if (cfg.restore_best and best_row is not None) else last_row)
             summary.update(verdict.as_dict())
-            message += f". {verdict.text}"
+            message = f"{message.rstrip('.')}. {verdict.text}"
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
 

@@ -4,8 +4,8 @@ A VAE with a small latent can settle on the mean frame (posterior collapse) or m
 training set, and neither shows in a falling training loss. After every epoch the session
 compares the model's validation MSE (reconstruction from z_mean) with the two baselines it
 computed on the same validation frames: the mean training frame, and PCA with as many components
-as the latent has; and it looks at the history for memorising (validation loss rising while the
-training loss falls). The verdict travels with each EpochEnd event and ends up in the summary.
+as the latent has; and it looks at the history for memorising (validation error rising while the
+training error falls). The verdict travels with each EpochEnd event and ends up in the summary.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence
 
 # Within 2 % of the mean frame's MSE counts as "no better than the mean frame".
 MEAN_FRAME_TOLERANCE = 0.02
-# Validation loss this far above its lowest, with the training loss still falling: memorising.
+# Validation error this far above its lowest, with the training error still falling: memorising.
 OVERFIT_RISE = 0.10
 
 BEATS_PCA = "beats_pca"
@@ -47,20 +47,22 @@ def _finite(value) -> bool:
 
 
 def memorising(history: Sequence[dict[str, Any]]) -> Optional[tuple[int, float]]:
-    """(epoch of the lowest validation loss, rise of the last epoch's over it) when memorising.
+    """(epoch of the lowest validation error, rise of the last epoch's over it) when memorising.
 
-    Memorising: the last epoch's validation loss is more than OVERFIT_RISE above the lowest so
-    far, while its training loss is below the training loss of that best epoch.
+    Memorising: the last epoch's validation reconstruction term is more than OVERFIT_RISE above
+    its lowest so far, while its training reconstruction term is below that best epoch's. The
+    reconstruction terms, not the losses: during KL warm-up the KL weight grows each epoch and
+    lifts both losses without any memorising.
     """
-    rows = [r for r in history if _finite(r.get("val_loss")) and _finite(r.get("loss"))]
+    rows = [r for r in history if _finite(r.get("val_reconstruction")) and _finite(r.get("reconstruction"))]
     if len(rows) < 2:
         return None
-    best = min(rows, key=lambda r: r["val_loss"])
+    best = min(rows, key=lambda r: r["val_reconstruction"])
     last = rows[-1]
-    if best is last or best["val_loss"] <= 0:
+    if best is last or best["val_reconstruction"] <= 0:
         return None
-    rise = last["val_loss"] / best["val_loss"] - 1.0
-    if rise > OVERFIT_RISE and last["loss"] < best["loss"]:
+    rise = last["val_reconstruction"] / best["val_reconstruction"] - 1.0
+    if rise > OVERFIT_RISE and last["reconstruction"] < best["reconstruction"]:
         return int(best["epoch"]), rise
     return None
 
@@ -94,7 +96,7 @@ def assess(
     if over is not None:
         epoch, rise = over
         frames = f" ({n_train_frames} training frames)" if n_train_frames else ""
-        text += (f". Memorising the training data{frames}: validation loss is {100 * rise:.0f}% above its "
-                 f"lowest (epoch {epoch + 1}) while the training loss still falls; more data helps, "
+        text += (f". Memorising the training data{frames}: validation error is {100 * rise:.0f}% above its "
+                 f"lowest (epoch {epoch + 1}) while the training error still falls; more data helps, "
                  "or fewer epochs")
     return Verdict(kind, text + ".", over is not None)
