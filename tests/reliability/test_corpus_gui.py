@@ -228,7 +228,8 @@ def test_a_fault_in_the_training_thread_is_shown_and_the_app_carries_on(qtbot, w
     qtbot.waitUntil(lambda: not w.controller.running, timeout=20000)
     assert w.last_error and "injected fault" in w.last_error
     assert DialogRecorder.texts and "injected fault" in DialogRecorder.texts[-1]
-    assert w.controls.start_button.isEnabled()
+    # The thread stops first; the controls hear of it from the queued runningChanged(False) signal.
+    qtbot.waitUntil(w.controls.start_button.isEnabled, timeout=10000)
     w.controller._factory = normal
     with qtbot.waitSignal(w.controller.runFinished, timeout=20000) as done:
         assert w.start_run()
