@@ -48,7 +48,15 @@ from keras import layers
 from vaeviewer.config import VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
-from vaeviewer.models.layers import FoldTime, FrameBias, FrameNorm, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import (
+    FoldTime,
+    FrameBias,
+    FrameNorm,
+    MirroredDense,
+    SubPixelConvTranspose,
+    UnfoldTime,
+    ZeroPadEnd,
+)
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
 # The inference helpers live in their own module; they are part of this module's public API.
@@ -136,14 +144,33 @@ def _output_stage(y, z, shape, seed: int | None, frame_layers: bool = True):
 _CHAIN_RANKS = (2, 3)
 
 
-def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None):
+def _fast_decoder() -> bool:
+    return keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+
+
+def _expand(z, grid, seed):
+    """The decoder's first layer: Dense(relu) from the latent, reshaped to the coarsest grid.
+
+    Under bfloat16 it already comes out mirrored (see _decoder_convs and layers.MirroredDense).
+    """
+    units = math.prod(grid)
+    if _fast_decoder():
+        y = MirroredDense(units, grid, activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
+    else:
+        y = layers.Dense(units, activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
+    return layers.Reshape(grid)(y)
+
+
+def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None, mirrored_input=False):
     """The decoder's transposed convolutions: upsampling stages (relu), then the 1-channel output.
 
     `stage_strides` lists each stage's strides (default 2 on every axis). Under bfloat16 the
-    last stage stays in phase layout and the output layer reads it directly (see
-    SubPixelConvTranspose); same weights and function as the stock Keras layers used otherwise.
+    layers run on mirrored tensors (no Pad / Slice around the stride-2 stages, see
+    SubPixelConvTranspose), the last stage stays in phase layout and the output layer reads it
+    directly; same weights and function as the stock Keras layers used otherwise.
+    `mirrored_input`: y already comes mirrored (from `_expand`; only under bfloat16).
     """
-    fast = keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+    fast = _fast_decoder()
     chain = fast and rank in _CHAIN_RANKS
     stages = list(reversed(filters))
     if stage_strides is None:
@@ -152,14 +179,16 @@ def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None
     for i, (f, st) in enumerate(zip(stages, stage_strides)):
         kw = _conv_kwargs(seed, 20 + i)
         if fast:
-            y = SubPixelConvTranspose(f, kernel, strides=st, rank=rank, activation="relu",
+            y = SubPixelConvTranspose(f, kernel, strides=st, rank=rank, activation="relu", mirrored=True,
+                                      reverse_input=i == 0 and not mirrored_input,
                                       shuffle=not chain or i < len(stages) - 1, name=f"deconv_{i}", **kw)(y)
         else:
             y = stock(f, kernel, strides=st, padding="same", activation="relu", name=f"deconv_{i}", **kw)(y)
     kw = _conv_kwargs(seed, 40)
     if fast:
-        return SubPixelConvTranspose(1, kernel, strides=1, rank=rank, input_phases=stage_strides[-1] if chain else 1,
-                                     name="to_pixels", **kw)(y)
+        y = SubPixelConvTranspose(1, kernel, strides=1, rank=rank, input_phases=stage_strides[-1] if chain else 1,
+                                  mirrored=True, reverse_output=True, name="to_pixels", **kw)(y)
+        return y
     return stock(1, kernel, padding="same", name="to_pixels", **kw)(y)
 
 
@@ -180,9 +209,8 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed,
 
     z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
     gh, gw = hp // m, wp // m
-    y = layers.Dense(gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
-    y = layers.Reshape((gh, gw, filters[-1]))(y)
-    y = _decoder_convs(y, filters, seed)
+    y = _expand(z, (gh, gw, filters[-1]), seed)
+    y = _decoder_convs(y, filters, seed, mirrored_input=_fast_decoder())
     if pad != ((0, 0), (0, 0)):
         y = layers.Cropping2D(pad, name="crop")(y)
     out = _output_stage(y, z, (h, w, 1), seed, frame_layers)
@@ -214,10 +242,9 @@ def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_siz
     gt = window // (2 ** t_strides.count(2))
     gh, gw = hp // m, wp // m
     z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
-    y = layers.Dense(gt * gh * gw * filters[-1], activation="relu", name="expand", **_dense_kwargs(seed, 60))(z)
-    y = layers.Reshape((gt, gh, gw, filters[-1]))(y)
+    y = _expand(z, (gt, gh, gw, filters[-1]), seed)
     y = _decoder_convs(y, filters, seed, rank=3, kernel=(kt, 3, 3),
-                       stage_strides=[(st, 2, 2) for st in reversed(t_strides)])
+                       stage_strides=[(st, 2, 2) for st in reversed(t_strides)], mirrored_input=_fast_decoder())
     if pad != ((0, 0),) * 3:
         y = layers.Cropping3D(pad, name="crop")(y)
     out = _output_stage(y, z, (window, h, w, 1), seed, frame_layers)

@@ -20,13 +20,22 @@ import keras
 
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
-from vaeviewer.models.layers import FoldTime, FrameBias, FrameNorm, SubPixelConvTranspose, UnfoldTime, ZeroPadEnd
+from vaeviewer.models.layers import (
+    FoldTime,
+    FrameBias,
+    FrameNorm,
+    MirroredDense,
+    SubPixelConvTranspose,
+    UnfoldTime,
+    ZeroPadEnd,
+)
 
 CUSTOM_OBJECTS = {
     "vaeviewer>VAE": VAE,
     "vaeviewer>Sampling": Sampling,
     "vaeviewer>SubPixelConvTranspose": SubPixelConvTranspose,
     "vaeviewer>ZeroPadEnd": ZeroPadEnd,
+    "vaeviewer>MirroredDense": MirroredDense,
     "vaeviewer>FrameBias": FrameBias,
     "vaeviewer>FrameNorm": FrameNorm,
     "vaeviewer>FoldTime": FoldTime,

@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 
-def phase_taps(kernel: int, stride: int, input_phases: int = 1) -> tuple[np.ndarray, int, int]:
+def phase_taps(kernel: int, stride: int, input_phases: int = 1, mirrored: bool = False) -> tuple[np.ndarray, int, int]:
     """How a 'same' transposed conv along one axis reads its input, per output phase.
 
     The input may itself be in phase layout: full-resolution index p * M + b is stored at coarse
@@ -33,11 +33,19 @@ def phase_taps(kernel: int, stride: int, input_phases: int = 1) -> tuple[np.ndar
     stride, 0) // 2 (the forward conv's 'same' padding), output phase a at M reads input phase b
     at M + d through tap k = a + pad_before - stride * b - q * d.
 
+    With ``mirrored`` the same layer is described on reversed input and output (index n - 1 - i
+    on both sides): reversing both is a transposed conv with the kernel reversed and the
+    'same' crop moved to the other end, pad_before' = kernel - stride - pad_before. For the
+    usual kernel 3, stride 2 that turns the window from offsets (-1, 0), which needs an
+    explicit Pad, into (0, 1), which is exactly TensorFlow's own 'SAME' padding.
+
     Returns:
         (selection one-hot array (q, R, p, kernel): output phase a, window offset r = d - d_min,
          input phase b, tap k; pad_before, pad_after of the coarse window, -d_min and d_max).
     """
     pb = max(kernel - stride, 0) // 2
+    if mirrored:
+        pb = kernel - stride - pb
     q = stride * input_phases
     entries = []
     for a in range(q):
@@ -45,7 +53,7 @@ def phase_taps(kernel: int, stride: int, input_phases: int = 1) -> tuple[np.ndar
             for k in range(kernel):
                 num = a + pb - stride * b - k
                 if num % q == 0:
-                    entries.append((a, num // q, b, k))
+                    entries.append((a, num // q, b, kernel - 1 - k if mirrored else k))
     ds = [d for _, d, _, _ in entries]
     dmin, dmax = min(ds), max(ds)
     sel = np.zeros((q, dmax - dmin + 1, input_phases, kernel), np.float32)
@@ -70,6 +78,45 @@ def zero_pad(x, paddings):
         pieces = [p for p in (parts[0], x, parts[1]) if p is not None]
         x = tf.concat(pieces, axis=axis)
     return x
+
+
+def _is_same_padding(before: int, after: int) -> bool:
+    """Whether a stride-1 window of before + after + 1 taps is padded like TF's 'SAME'."""
+    total = before + after
+    return before == total // 2 and after == total - total // 2
+
+
+@keras.saving.register_keras_serializable(package="vaeviewer")
+class MirroredDense(keras.layers.Dense):
+    """A Dense layer whose output, read as a grid (*spatial, channels), comes out mirrored.
+
+    Same weights, same meaning as a plain Dense followed by Reshape(grid) and a reversal of
+    the grid's spatial axes (what SubPixelConvTranspose(mirrored=True) reads): the reversal is applied to the kernel's and bias's columns (a few thousand values per step)
+    instead of to the activation (batch times as many).
+    """
+
+    def __init__(self, units: int, grid, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.grid = tuple(int(v) for v in grid)
+        if int(np.prod(self.grid)) != self.units:
+            raise ValueError(f"grid {self.grid} does not hold {self.units} units")
+
+    def _mirrored(self, weight, lead: tuple[int, ...]):
+        w = tf.reshape(ops.cast(weight, self.compute_dtype), (*lead, *self.grid))
+        w = tf.reverse(w, axis=[len(lead) + i for i in range(len(self.grid) - 1)])
+        return tf.reshape(w, (*lead, self.units))
+
+    def call(self, inputs):
+        kernel = self._mirrored(self.kernel, (int(self.kernel.shape[0]),))
+        y = ops.matmul(ops.cast(inputs, self.compute_dtype), kernel)
+        if self.use_bias:
+            y = ops.add(y, self._mirrored(self.bias, ()))
+        return self.activation(y) if self.activation is not None else y
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["grid"] = list(self.grid)
+        return config
 
 
 @keras.saving.register_keras_serializable(package="vaeviewer")
@@ -154,6 +201,14 @@ class SubPixelConvTranspose(keras.layers.Layer):
         activation: applied after the bias (fused with the convolution where the backend can).
         input_phases: the phase factor of an input in phase layout (1: an ordinary input).
         shuffle: False to return the output in phase layout.
+        mirrored: the input and output are stored reversed along every spatial axis; the
+            weights keep Keras' layout and meaning. A stride-2 'same' layer then needs no Pad op
+            in front (and no Slice in its gradient): TF's own 'SAME' padding is exactly the
+            window it reads. The decoders run all their stages mirrored.
+        reverse_input, reverse_output: reverse the spatial axes of the input before / of the
+            output after the layer (to enter and leave the mirrored stages). Inside the layer
+            rather than as layers of their own, so that a model's layers, and the order of its
+            weights, are the same as with Keras' stock layers.
     """
 
     def __init__(
@@ -168,6 +223,9 @@ class SubPixelConvTranspose(keras.layers.Layer):
         bias_initializer="zeros",
         input_phases=1,
         shuffle: bool = True,
+        mirrored: bool = False,
+        reverse_input: bool = False,
+        reverse_output: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -183,10 +241,14 @@ class SubPixelConvTranspose(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.input_phases = self._tuple(input_phases)
         self.shuffle = bool(shuffle)
+        self.mirrored = bool(mirrored)
+        self.reverse_input = bool(reverse_input)
+        self.reverse_output = bool(reverse_output)
         if any(p > 1 and s > 1 for p, s in zip(self.input_phases, self.strides)):
             raise ValueError("input_phases > 1 is supported for stride-1 axes only")
         self.phases = tuple(s * p for s, p in zip(self.strides, self.input_phases))
-        taps = [phase_taps(k, s, p) for k, s, p in zip(self.kernel_size, self.strides, self.input_phases)]
+        taps = [phase_taps(k, s, p, self.mirrored)
+                for k, s, p in zip(self.kernel_size, self.strides, self.input_phases)]
         self._selections = [t[0] for t in taps]
         self._pads = [(t[1], t[2]) for t in taps]
 
@@ -243,12 +305,15 @@ class SubPixelConvTranspose(keras.layers.Layer):
 
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
+        spatial = list(range(1, self.rank + 1))
+        if self.reverse_input:
+            x = tf.reverse(x, axis=spatial)
         kernel = self._phase_kernel()
         paddings = [[0, 0]] + [list(p) for p in self._pads] + [[0, 0]]
         if all(p == [0, 0] for p in paddings):
             padding = "VALID"
-        elif all(p[0] == p[1] for p in paddings):
-            padding = "SAME"  # stride 1, odd kernel: 'same' is exactly the symmetric padding
+        elif all(_is_same_padding(*p) for p in self._pads):
+            padding = "SAME"  # stride 1: TF's 'SAME' is exactly this window's padding
         elif self.rank == 2:
             # Not conv2d's explicit padding: TF's oneDNN path does not take it (falls back to
             # Eigen, 100x slower); Pad + VALID is fused into the oneDNN convolution.
@@ -271,6 +336,8 @@ class SubPixelConvTranspose(keras.layers.Layer):
             y = self.activation(y)
         if phases > 1 and self.shuffle:
             y = self._shuffle(y)
+        if self.reverse_output:
+            y = tf.reverse(y, axis=spatial)
         return y
 
     def _shuffle(self, y):
@@ -298,6 +365,9 @@ class SubPixelConvTranspose(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "input_phases": self.input_phases,
                 "shuffle": self.shuffle,
+                "mirrored": self.mirrored,
+                "reverse_input": self.reverse_input,
+                "reverse_output": self.reverse_output,
             }
         )
         return config
