@@ -9,7 +9,7 @@ import sys
 from typing import Any, Optional, Sequence
 
 from vaeviewer import __version__
-from vaeviewer.config import LOSSES, PRECISIONS, SPLITS, VARIANTS, RunConfig, parse_frame_size
+from vaeviewer.config import BETA_SCALES, LOSSES, PRECISIONS, SPLITS, VARIANTS, RunConfig, parse_frame_size
 from vaeviewer.errors import VaeViewerError
 
 SUBCOMMANDS = ("gui", "train", "inspect", "bench")
@@ -58,7 +58,10 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=int, default=d.latent_dim)
     t.add_argument("--filters", type=str, default=",".join(map(str, d.filters)), help="filters per conv stage, e.g. 32,64")
     t.add_argument("--inner-dim", type=int, default=d.inner_dim)
-    t.add_argument("--beta", type=float, default=d.beta)
+    t.add_argument("--beta", type=float, default=d.beta, help="weight of the KL term (see --beta-scale)")
+    t.add_argument("--beta-scale", choices=BETA_SCALES, default=d.beta_scale,
+                   help="data: the KL weight is beta x the training frames' variance about their mean frame, "
+                        "so low-contrast data is not pushed to the mean frame; none: beta as given (the original loss)")
     t.add_argument("--dropout", type=float, default=d.dropout, help="encoder dropout rate (0 = none)")
     t.add_argument("--loss", choices=LOSSES, default=d.loss)
     t.add_argument("--kl-warmup", type=int, default=d.kl_warmup_epochs, metavar="EPOCHS")
@@ -98,7 +101,7 @@ def _config_from_train_args(a: argparse.Namespace) -> RunConfig:
         paths=list(a.paths), demo=a.demo or not a.paths, frame_size=parse_frame_size(a.frame_size),
         variant=a.variant, window=a.window, stride=stride, stateful=a.stateful, epochs=a.epochs,
         steps_per_epoch=a.steps_per_epoch, batch_size=a.batch_size, latent_dim=a.latent_dim, filters=filters,
-        inner_dim=a.inner_dim, beta=a.beta, dropout=a.dropout, loss=a.loss, kl_warmup_epochs=a.kl_warmup, learning_rate=a.lr,
+        inner_dim=a.inner_dim, beta=a.beta, beta_scale=a.beta_scale, dropout=a.dropout, loss=a.loss, kl_warmup_epochs=a.kl_warmup, learning_rate=a.lr,
         precision=a.precision, valid_fraction=a.valid_fraction, split=a.split, seed=a.seed, out=a.out,
         tensorboard=a.tensorboard,
     )

@@ -16,6 +16,7 @@ WINDOWED_VARIANTS = ("conv3d", "convlstm")
 LOSSES = ("mse", "bce")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 SPLITS = ("time", "sequence")
+BETA_SCALES = ("data", "none")
 
 
 def parse_frame_size(text: str | None) -> tuple[int, int] | None:
@@ -53,7 +54,9 @@ class RunConfig:
     filters: tuple[int, ...] = (32, 64)
     inner_dim: int = 128            # the original's 16 squeezes too hard: the latents collapse
     loss: str = "mse"
-    beta: float = 0.1               # with MSE x pixels, beta 1 collapses to the mean frame (measured)
+    beta: float = 4.0               # KL weight; with beta_scale "data", relative to the data's variance
+    beta_scale: str = "data"        # "data": the KL weight is beta x the training frames' variance about
+                                    # their mean frame (see README); "none": beta as it is (the original)
     kl_warmup_epochs: int = 2
     dropout: float = 0.25           # encoder dropout around its dense layer: short clips are memorised
     restore_best: bool = True       # end with the weights of the epoch with the lowest validation loss
@@ -101,6 +104,8 @@ class RunConfig:
             raise bad("loss", f"{self.loss!r} is not one of {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:
             raise bad("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if self.beta_scale not in BETA_SCALES:
+            raise bad("beta_scale", f"{self.beta_scale!r} is not one of {', '.join(BETA_SCALES)}")
         if self.split not in SPLITS:
             raise bad("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
         for name, lo, hi in (

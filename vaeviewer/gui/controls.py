@@ -57,7 +57,8 @@ class ControlsPanel(QWidget):
         self.beta.setRange(0.0, 1e6)
         self.beta.setDecimals(3)
         self.beta.setSingleStep(0.1)
-        self.beta.setToolTip("weight of the KL term (beta-VAE); 1 is the plain VAE")
+        self.beta.setToolTip("weight of the KL term (beta-VAE), relative to the data: the KL is weighted by beta x the "
+                             "training frames' variance about their mean frame (beta scale 'data', the default)")
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.99)
         self.dropout.setDecimals(2)

@@ -297,16 +297,18 @@ class TrainingSession:
             from vaeviewer.training.distribute import choose_strategy
 
             self.strategy = choose_strategy()
+        from vaeviewer.training.baselines import frame_statistics
+
+        mean_frame, spread = frame_statistics(self.data.train, seed=cfg.seed)
+        beta = builders.effective_beta(cfg, spread)
         if self.strategy is not None:
             self.replicas = int(self.strategy.num_replicas_in_sync)
             with self.strategy.scope():
-                model = builders.build_from_config(cfg, self.data.frame_shape)
+                model = builders.build_from_config(cfg, self.data.frame_shape, beta=beta)
         else:
-            model = builders.build_from_config(cfg, self.data.frame_shape)
-        from vaeviewer.training.baselines import frame_statistics
-
+            model = builders.build_from_config(cfg, self.data.frame_shape, beta=beta)
         # The decoder starts at the mean frame and the encoder sees what departs from it.
-        builders.set_frame_statistics(model, *frame_statistics(self.data.train, seed=cfg.seed))
+        builders.set_frame_statistics(model, mean_frame, spread)
         return model
 
     def _viewer_model(self):
@@ -637,7 +639,7 @@ class TrainingSession:
         kl_weight = float(self.model.kl_weight.numpy())
         rec_mean, kl_mean = rec_sum / n, kl_sum / n
         err = np.concatenate(timeline_err)
-        terms = {"loss": rec_mean + cfg.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
+        terms = {"loss": rec_mean + self.model.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
                  "mse": float(err.mean())}
         if not use_valid:
             terms = {}
@@ -772,6 +774,7 @@ class TrainingSession:
             "samples_per_s": samples_per_s,
             "seconds": seconds,
             "precision": self.precision,
+            "kl_weight": self.model.beta if self.model is not None else None,
             "device": self.device,
             "replicas": self.replicas,
             "out": str(cfg.out) if cfg.out else None,
