@@ -26,6 +26,15 @@ def test_kind_follows_the_baselines(val, kind):
     assert not v.overfitting
 
 
+def test_an_empty_latent_is_collapse_even_a_little_under_the_mean_frame():
+    # 4% under the mean frame, above PCA, KL 0.1 nats: the latent is unused.
+    v = assess(0.0192, 0.012, 0.02, latent_dim=6, val_kl=0.1)
+    assert v.kind == MEAN_FRAME and "KL 0.1 nats" in v.text
+    assert assess(0.0192, 0.012, 0.02, latent_dim=6, val_kl=3.0).kind == BELOW_PCA
+    assert assess(0.0192, 0.012, 0.02, latent_dim=6).kind == BELOW_PCA        # KL unknown
+    assert assess(0.0100, 0.012, 0.02, latent_dim=6, val_kl=0.1).kind == BEATS_PCA
+
+
 def test_beating_pca_says_by_how_much():
     v = assess(0.009, 0.012, 0.02, latent_dim=6)
     assert "25% lower" in v.text and "6 components" in v.text
@@ -50,8 +59,8 @@ def test_memorising_needs_rising_validation_and_falling_training_loss():
     assert v.overfitting and "636 training frames" in v.text and "epoch 2" in v.text
 
 
-def _kind_of(val, pca, mean):
-    if val >= 0.98 * mean:
+def _kind_of(val, pca, mean, kl):
+    if val >= 0.98 * mean or (kl < 0.5 and val >= pca):
         return MEAN_FRAME
     return BELOW_PCA if val >= pca else BEATS_PCA
 
@@ -63,8 +72,9 @@ def test_session_reports_a_verdict_every_epoch_and_in_the_summary():
     epochs = [e for e in got if isinstance(e, ev.EpochEnd)]
     assert len(epochs) == 2
     for e in epochs:
-        assert e.verdict.kind == _kind_of(e.valid["mse"], base.pca_mse, base.mean_frame_mse)
-    assert summary["verdict"] == _kind_of(summary["val_mse"], summary["pca_mse"], summary["mean_frame_mse"])
+        assert e.verdict.kind == _kind_of(e.valid["mse"], base.pca_mse, base.mean_frame_mse, e.valid["kl"])
+    kept = epochs[summary["kept_epoch"]].valid
+    assert summary["verdict"] == _kind_of(summary["val_mse"], summary["pca_mse"], summary["mean_frame_mse"], kept["kl"])
     finished = [e for e in got if isinstance(e, ev.RunFinished)][0]
     assert summary["verdict_text"] in finished.message
 

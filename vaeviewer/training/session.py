@@ -751,7 +751,8 @@ class TrainingSession:
 
         mean_mse, pca_mse = self.baselines if self.baselines else (None, None)
         n_frames = sum(len(s) for s in self.data.train) if self.data is not None else None
-        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, self.history, n_frames)
+        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, self.history, n_frames,
+                      val_kl=row.get("val_kl"))
 
     def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}

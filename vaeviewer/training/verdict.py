@@ -18,6 +18,9 @@ from typing import Any, Optional, Sequence
 MEAN_FRAME_TOLERANCE = 0.02
 # Validation error this far above its lowest, with the training error still falling: memorising.
 OVERFIT_RISE = 0.10
+# Below this KL (nats per sample, all latent dimensions together) the latent carries almost nothing.
+# A latent that separates even two kinds of frame needs about log(2) = 0.7 nats.
+COLLAPSED_KL = 0.5
 
 BEATS_PCA = "beats_pca"
 BELOW_PCA = "below_pca"
@@ -74,15 +77,23 @@ def assess(
     latent_dim: int,
     history: Sequence[dict[str, Any]] = (),
     n_train_frames: Optional[int] = None,
+    val_kl: Optional[float] = None,
 ) -> Verdict:
-    """Judge one validation MSE against the baselines (see the module docstring)."""
+    """Judge one validation MSE against the baselines (see the module docstring).
+
+    `val_kl`: the validation KL per sample; below COLLAPSED_KL a model that does not beat PCA is
+    called collapsed even when its MSE is a little under the mean frame's (the decoder's biases
+    alone can fit the validation frames' brightness a little better than the training mean).
+    """
     over = memorising(history)
     if not (_finite(val_mse) and _finite(pca_mse) and _finite(mean_frame_mse)):
         return Verdict(UNKNOWN, "No validation data: nothing to compare with the baselines.", over is not None)
     k = f"{latent_dim} component{'s' if latent_dim != 1 else ''}"
-    if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE):
+    empty = _finite(val_kl) and val_kl < COLLAPSED_KL
+    if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE) or (empty and val_mse >= pca_mse):
         kind = MEAN_FRAME
-        text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}): "
+        kl = f", KL {val_kl:.2g} nats per sample" if empty else ""
+        text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}{kl}): "
                 "the latent carries almost nothing (posterior collapse); try a smaller beta, more "
                 "epochs or a larger latent")
     elif val_mse >= pca_mse:
