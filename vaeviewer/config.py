@@ -197,6 +197,9 @@ class RunConfig:
                     raise VaeViewerError(f"{source}: setting paths must be a list of strings")
         except (TypeError, ValueError, OverflowError):
             raise VaeViewerError(f"{source}: frame_size/filters have the wrong form") from None
+        if "beta" in kwargs and "beta_scale" not in kwargs:
+            # Settings written before beta_scale existed meant beta as it is: keep their meaning.
+            kwargs["beta_scale"] = "none"
         return cls(**kwargs)
 
     @classmethod

@@ -33,6 +33,14 @@ def test_kl_weight_is_beta_times_the_data_variance(scale):
                                       rel=1e-4)
 
 
+def test_settings_files_from_before_beta_scale_keep_their_meaning():
+    old = RunConfig.from_dict({"beta": 0.1, "epochs": 3})
+    assert old.beta_scale == "none" and old.beta == 0.1
+    assert RunConfig.from_dict({"epochs": 3}).beta_scale == "data"
+    new = RunConfig(beta=2.0)
+    assert RunConfig.from_json(new.to_json()).beta_scale == "data"
+
+
 def test_bad_beta_scale_is_refused():
     with pytest.raises(VaeViewerError, match="beta_scale"):
         RunConfig(beta_scale="pixels").validate()
