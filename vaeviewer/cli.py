@@ -61,7 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta", type=float, default=d.beta, help="weight of the KL term (see --beta-scale)")
     t.add_argument("--beta-scale", choices=BETA_SCALES, default=d.beta_scale,
                    help="data: the KL weight is beta x the training frames' variance about their mean frame, "
-                        "so low-contrast data is not pushed to the mean frame; none: beta as given (the original loss)")
+                        "so low-contrast data is not pushed to the mean frame; none: beta as given (the original loss is "
+                        "--beta-scale none --beta 1)")
     t.add_argument("--dropout", type=float, default=d.dropout, help="encoder dropout rate (0 = none)")
     t.add_argument("--loss", choices=LOSSES, default=d.loss)
     t.add_argument("--kl-warmup", type=int, default=d.kl_warmup_epochs, metavar="EPOCHS")

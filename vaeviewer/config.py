@@ -197,8 +197,9 @@ class RunConfig:
                     raise VaeViewerError(f"{source}: setting paths must be a list of strings")
         except (TypeError, ValueError, OverflowError):
             raise VaeViewerError(f"{source}: frame_size/filters have the wrong form") from None
-        if "beta" in kwargs and "beta_scale" not in kwargs:
-            # Settings written before beta_scale existed meant beta as it is: keep their meaning.
+        if "beta" in kwargs and "beta_scale" not in kwargs and "max_scatter_points" in kwargs:
+            # A file vaeviewer wrote (it lists every setting) before beta_scale existed: its beta
+            # was meant as it is, so keep that meaning. Hand-written files get the default.
             kwargs["beta_scale"] = "none"
         return cls(**kwargs)
 

@@ -29,7 +29,7 @@ def test_kind_follows_the_baselines(val, kind):
 def test_an_empty_latent_is_collapse_even_a_little_under_the_mean_frame():
     # 4% under the mean frame, above PCA, KL 0.1 nats: the latent is unused.
     v = assess(0.0192, 0.012, 0.02, latent_dim=6, val_kl=0.1)
-    assert v.kind == MEAN_FRAME and "KL 0.1 nats" in v.text
+    assert v.kind == MEAN_FRAME and "Latent unused (KL 0.1 nats" in v.text and "posterior collapse" in v.text
     assert assess(0.0192, 0.012, 0.02, latent_dim=6, val_kl=3.0).kind == BELOW_PCA
     assert assess(0.0192, 0.012, 0.02, latent_dim=6).kind == BELOW_PCA        # KL unknown
     assert assess(0.0100, 0.012, 0.02, latent_dim=6, val_kl=0.1).kind == BEATS_PCA

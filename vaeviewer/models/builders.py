@@ -413,7 +413,9 @@ def effective_beta(cfg: RunConfig, spread: float | None) -> float:
     reconstruction error *relative to the data's own variance*, so the same beta behaves the same
     on a bright, busy clip and on a dim one whose frames differ by a few grey levels; with a fixed
     weight the latter collapsed to the mean frame (measured: the KL fell to 0.1 nats on a
-    microscope clip of drifting particles).
+    microscope clip of drifting particles). With loss 'bce' the same scale is used: for small
+    errors BCE, too, grows with the squared error (over p(1 - p)), so it shrinks with the data's
+    contrast in the same way. Frames that never change (spread 0) leave beta as it is.
     """
     if cfg.beta_scale == "data" and spread:
         return float(cfg.beta) * float(spread) ** 2
@@ -423,7 +425,9 @@ def effective_beta(cfg: RunConfig, spread: float | None) -> float:
 def build_from_config(cfg: RunConfig, frame_shape, beta: float | None = None) -> VAE:
     """Build the model a RunConfig describes, under the precision it asks for.
 
-    `beta`: the KL weight to build with (default cfg.beta; see `effective_beta`).
+    `beta`: the KL weight to build with. Default cfg.beta as it is, whatever cfg.beta_scale says:
+    the scale needs the training frames, which the caller has (the session passes
+    `effective_beta(cfg, spread)`).
 
     The global dtype policy is set from `cfg.precision` while the model is built and restored
     afterwards; the model keeps its own policy.

@@ -90,9 +90,10 @@ def _is_same_padding(before: int, after: int) -> bool:
 class MirroredDense(keras.layers.Dense):
     """A Dense layer whose output, read as a grid (*spatial, channels), comes out mirrored.
 
-    Same weights, same meaning as a plain Dense followed by Reshape(grid) and a reversal of
-    the grid's spatial axes (what SubPixelConvTranspose(mirrored=True) reads): the reversal is applied to the kernel's and bias's columns (a few thousand values per step)
-    instead of to the activation (batch times as many).
+    Same weights, same meaning as a plain Dense followed by Reshape(grid) and a reversal of the
+    grid's spatial axes (what SubPixelConvTranspose(mirrored=True) reads). The reversal is applied
+    to the kernel's and bias's columns (a few thousand values per step) instead of to the
+    activation (batch times as many).
     """
 
     def __init__(self, units: int, grid, **kwargs: Any) -> None:

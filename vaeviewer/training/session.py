@@ -200,6 +200,9 @@ class TrainingSession:
             )
         )
 
+        if cfg.beta_scale == "data" and not self._resume:
+            self._emit(ev.Message(f"KL weight {self.model.beta:.4g} = beta {cfg.beta:g} x the training frames' "
+                                  "variance about their mean frame (beta_scale data)"))
         self._emit(ev.Message("computing baselines (mean frame, PCA)"))
         from vaeviewer.training.baselines import compute_baselines
 
@@ -775,7 +778,7 @@ class TrainingSession:
             "samples_per_s": samples_per_s,
             "seconds": seconds,
             "precision": self.precision,
-            "kl_weight": self.model.beta if self.model is not None else None,
+            "effective_beta": self.model.beta if self.model is not None else None,
             "device": self.device,
             "replicas": self.replicas,
             "out": str(cfg.out) if cfg.out else None,

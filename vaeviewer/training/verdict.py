@@ -5,7 +5,9 @@ training set, and neither shows in a falling training loss. After every epoch th
 compares the model's validation MSE (reconstruction from z_mean) with the two baselines it
 computed on the same validation frames: the mean training frame, and PCA with as many components
 as the latent has; and it looks at the history for memorising (validation error rising while the
-training error falls). The verdict travels with each EpochEnd event and ends up in the summary.
+training error falls). A model whose validation KL is under COLLAPSED_KL nats and that does not
+beat PCA is called collapsed too: its latent is unused even if its MSE is a little under the mean
+frame's. The verdict travels with each EpochEnd event and ends up in the summary.
 """
 
 from __future__ import annotations
@@ -92,10 +94,13 @@ def assess(
     empty = _finite(val_kl) and val_kl < COLLAPSED_KL
     if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE) or (empty and val_mse >= pca_mse):
         kind = MEAN_FRAME
-        kl = f", KL {val_kl:.2g} nats per sample" if empty else ""
-        text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}{kl}): "
-                "the latent carries almost nothing (posterior collapse); try a smaller beta, more "
-                "epochs or a larger latent")
+        if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE):
+            text = f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g})"
+        else:
+            text = (f"Latent unused (KL {val_kl:.2g} nats per sample): val MSE {val_mse:.4g}, close to the "
+                    f"mean frame's {mean_frame_mse:.4g} and above PCA's {pca_mse:.4g}")
+        text += ("; the latent carries almost nothing (posterior collapse): try a smaller beta, more "
+                 "epochs or a larger latent")
     elif val_mse >= pca_mse:
         kind = BELOW_PCA
         text = (f"Better than the mean frame but not than PCA with {k} "
