@@ -74,6 +74,10 @@ def test_controls_round_trip_and_signals(qtbot):
     assert panel.config().stride == 8
     panel.set_running(True)
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    # the beta control says how beta is read: relative to the data, or as it is (old settings)
+    assert "relative to the data" in panel.beta.toolTip()
+    panel.set_config(cfg.replace(beta_scale="none"))
+    assert "as it is" in panel.beta.toolTip() and panel.config().beta_scale == "none"
 
 
 # ---- loss plot ----------------------------------------------------------------------------

@@ -21,6 +21,15 @@ STATEFUL_TIP_OFF = ("Stateful mode is only for convlstm: conv2d and conv3d have 
 RESTART_SETTINGS = ("variant", "window", "stride", "stateful")
 
 
+# The beta control's tooltip, by the settings' beta_scale (set from a settings file or the CLI).
+BETA_TIPS = {
+    "data": "weight of the KL term (beta-VAE), relative to the data: the KL is weighted by beta x the training "
+            "frames' variance about their mean frame (beta_scale 'data', the default)",
+    "none": "weight of the KL term (beta-VAE), as it is (beta_scale 'none', from the loaded settings): "
+            "1 is the plain VAE",
+}
+
+
 class ControlsPanel(QWidget):
     """Edits a RunConfig. `settingChanged(name)` fires on user edits; buttons fire their signals."""
 
@@ -57,8 +66,6 @@ class ControlsPanel(QWidget):
         self.beta.setRange(0.0, 1e6)
         self.beta.setDecimals(3)
         self.beta.setSingleStep(0.1)
-        self.beta.setToolTip("weight of the KL term (beta-VAE), relative to the data: the KL is weighted by beta x the "
-                             "training frames' variance about their mean frame (beta scale 'data', the default)")
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.99)
         self.dropout.setDecimals(2)
@@ -139,6 +146,7 @@ class ControlsPanel(QWidget):
             self.stateful.setChecked(config.stateful and config.variant == "convlstm")
             self.latent_dim.setValue(config.latent_dim)
             self.beta.setValue(config.beta)
+            self.beta.setToolTip(BETA_TIPS[config.beta_scale])
             self.dropout.setValue(config.dropout)
             self.batch_size.setValue(config.batch_size)
             self.learning_rate.setValue(config.learning_rate)
