@@ -186,9 +186,8 @@ def _decoder_convs(y, filters, seed, rank: int = 2, kernel=3, stage_strides=None
             y = stock(f, kernel, strides=st, padding="same", activation="relu", name=f"deconv_{i}", **kw)(y)
     kw = _conv_kwargs(seed, 40)
     if fast:
-        y = SubPixelConvTranspose(1, kernel, strides=1, rank=rank, input_phases=stage_strides[-1] if chain else 1,
-                                  mirrored=True, reverse_output=True, name="to_pixels", **kw)(y)
-        return y
+        return SubPixelConvTranspose(1, kernel, strides=1, rank=rank, input_phases=stage_strides[-1] if chain else 1,
+                                     mirrored=True, reverse_output=True, name="to_pixels", **kw)(y)
     return stock(1, kernel, padding="same", name="to_pixels", **kw)(y)
 
 

@@ -91,10 +91,11 @@ def assess(
     if not (_finite(val_mse) and _finite(pca_mse) and _finite(mean_frame_mse)):
         return Verdict(UNKNOWN, "No validation data: nothing to compare with the baselines.", over is not None)
     k = f"{latent_dim} component{'s' if latent_dim != 1 else ''}"
+    at_mean = val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE)
     empty = _finite(val_kl) and val_kl < COLLAPSED_KL
-    if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE) or (empty and val_mse >= pca_mse):
+    if at_mean or (empty and val_mse >= pca_mse):
         kind = MEAN_FRAME
-        if val_mse >= mean_frame_mse * (1.0 - MEAN_FRAME_TOLERANCE):
+        if at_mean:
             text = f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g})"
         else:
             text = (f"Latent unused (KL {val_kl:.2g} nats per sample): val MSE {val_mse:.4g}, close to the "
