@@ -133,7 +133,8 @@ def _cmd_train(a: argparse.Namespace) -> int:
         print(json.dumps(summary))
     finished = reporter.finished
     if finished is not None and finished.reason == "diverged":
-        print(f"vaeviewer: {finished.message}", file=sys.stderr)
+        if a.json:  # the reporter was quiet; otherwise it has printed the message once already
+            print(f"vaeviewer: {finished.message}", file=sys.stderr)
         return 1
     return 0
 

@@ -233,3 +233,21 @@ def test_nan_in_the_first_step_leaves_no_checkpoint_and_says_so(tmp_path):
     done = finished(got)
     assert done.reason == "diverged" and "epoch 1, step 1" in done.message and "learning rate" in done.message
     assert not (run_dir / "last.keras").exists()
+    # It must not claim to have kept what it did not save.
+    assert "no weights were saved" in done.message and "kept" not in done.message
+
+
+def test_divergence_under_mixed_precision_suggests_float32(tmp_path):
+    got = []
+
+    def listener(event):
+        got.append(event)
+        if isinstance(event, ev.RunStarted):
+            real = session.model.train_on_batch
+            session.model.train_on_batch = lambda x, **kw: {**real(x, **kw), "loss": float("nan")}
+
+    session = TrainingSession(tiny_config(epochs=1, precision="bfloat16"), listener)
+    run_in_thread(session)
+    done = finished(got)
+    assert done.reason == "diverged" and "mixed_bfloat16" in done.message
+    assert "--precision float32" in done.message

@@ -148,6 +148,7 @@ def test_nan_loss_stops_and_keeps_last_good_weights(tmp_path):
     session = TrainingSession(cfg, listener)
     summary = session.run()
     assert got[-1].reason == "diverged" and "NaN" in got[-1].message
+    assert "set back to the end of epoch 1" in got[-1].message and "last.keras" in got[-1].message
     assert summary["epochs"] == 1
     for a, b in zip(session.model.get_weights(), state["good"]):
         np.testing.assert_array_equal(a, b)

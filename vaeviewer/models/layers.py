@@ -80,6 +80,57 @@ def zero_pad(x, paddings):
     return x
 
 
+def _conv3d_filter_grad_by_taps(x, dy, kernel_shape, padding: str):
+    """The filter gradient of a stride-1 Conv3D, as one Conv2D filter gradient per time tap.
+
+    Time is folded into the batch: tap dt of the kernel correlates input frames t + dt with
+    output frames t, which is a 2-D filter gradient over B*T frame pairs. Same sum, same
+    result up to rounding; see conv3d_stride1 for why it is not left to Conv3DBackpropFilter.
+    """
+    kt, kh, kw, cin, cout = (int(v) for v in kernel_shape)
+    if padding == "SAME":
+        before = (kt - 1) // 2
+        x = tf.concat([tf.zeros_like(x[:, :1])] * before + [x] + [tf.zeros_like(x[:, :1])] * (kt - 1 - before),
+                      axis=1) if kt > 1 else x
+    xs, ds = tf.shape(x), tf.shape(dy)
+    t_out = ds[1]
+    dy_frames = tf.reshape(dy, tf.concat([[ds[0] * t_out], ds[2:]], axis=0))
+    taps = []
+    for dt in range(kt):
+        frames = tf.reshape(x[:, dt:dt + t_out], tf.concat([[xs[0] * t_out], xs[2:]], axis=0))
+        taps.append(tf.raw_ops.Conv2DBackpropFilter(
+            input=frames, filter_sizes=[kh, kw, cin, cout], out_backprop=dy_frames,
+            strides=[1, 1, 1, 1], padding=padding))
+    return tf.stack(taps, axis=0)
+
+
+def conv3d_stride1(x, kernel, padding: str):
+    """tf.nn.conv3d with stride 1, whose filter gradient is computed per time tap in 2-D.
+
+    Why: TensorFlow 2.21's oneDNN Conv3DBackpropFilter returns NaN or garbage in bfloat16 for
+    some shapes (measured: input (B, T, 32, 40, 64) with T of 1 to 4, kernel (2, 2, 2, 64, C)
+    with C of 160 to 512, B >= 4: the sub-pixel stage of conv3d decoders whose window T is
+    even). The forward convolution and the input gradient are right; so is the 2-D filter
+    gradient. This made conv3d training turn NaN at step 3 for windows 2, 4, 6 and 8 under
+    mixed bfloat16. Costs about 1.3x the native filter gradient for this one op.
+    """
+    if x.dtype != tf.bfloat16:
+        return tf.nn.conv3d(x, kernel, strides=[1, 1, 1, 1, 1], padding=padding)
+
+    @tf.custom_gradient
+    def conv(x, kernel):
+        y = tf.nn.conv3d(x, kernel, strides=[1, 1, 1, 1, 1], padding=padding)
+
+        def grad(dy):
+            dx = tf.raw_ops.Conv3DBackpropInputV2(
+                input_sizes=tf.shape(x), filter=kernel, out_backprop=dy, strides=[1, 1, 1, 1, 1], padding=padding)
+            return dx, _conv3d_filter_grad_by_taps(x, dy, kernel.shape, padding)
+
+        return y, grad
+
+    return conv(x, kernel)
+
+
 def _is_same_padding(before: int, after: int) -> bool:
     """Whether a stride-1 window of before + after + 1 taps is padded like TF's 'SAME'."""
     total = before + after
@@ -329,7 +380,7 @@ class SubPixelConvTranspose(keras.layers.Layer):
         if self.rank == 2:
             y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
         else:
-            y = tf.nn.conv3d(x, kernel, strides=[1, 1, 1, 1, 1], padding=padding)
+            y = conv3d_stride1(x, kernel, padding)
         phases = int(np.prod(self.phases))
         if self.use_bias:
             y = tf.nn.bias_add(y, tf.tile(ops.cast(self.bias, y.dtype), [phases]))

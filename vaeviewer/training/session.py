@@ -431,9 +431,7 @@ class TrainingSession:
             reason, message = "stopped", f"stopped after {len(self.history)} epoch(s), step {self.global_step}"
         except _Diverged as exc:
             reason = "diverged"
-            message = (f"the loss became NaN or infinite at epoch {exc.epoch + 1}, step {exc.step + 1}; "
-                       "training stopped and the last good weights were kept. Try a lower learning rate "
-                       "or a smaller beta.")
+            message = self._divergence_message(exc)
         last_row = self.history[-1] if self.history else {}
         if cfg.restore_best and best_weights is not None and best_row is not last_row:
             # Early stopping's "restore best weights": the model left to inspect is the one with
@@ -456,6 +454,25 @@ class TrainingSession:
             message = f"{message.rstrip('.')}. {verdict.text}"
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
+
+    def _divergence_message(self, exc: "_Diverged") -> str:
+        """What a diverged run says: where, what was kept (truthfully), and what to try."""
+        text = f"the loss became NaN or infinite at epoch {exc.epoch + 1}, step {exc.step + 1}; training stopped"
+        if self.history:
+            kept = len(self.history)
+            text += f" and the model was set back to the end of epoch {kept}"
+            if self._rundir is not None:
+                text += f" (saved in {self._rundir.last_model})"
+        else:
+            text += " before any epoch finished, so no weights were saved"
+            if self._rundir is not None:
+                text += f" in {self._rundir.path}"
+        if self.precision and self.precision.startswith("mixed"):
+            text += (f". It ran in {self.precision}: --precision float32 is worth a try, then a lower "
+                     "learning rate or a smaller beta")
+        else:
+            text += ". Try a lower learning rate or a smaller beta"
+        return text + "."
 
     def _distribute(self, x: np.ndarray):
         """Under a multi-replica strategy, give each replica its own slice of the batch."""
