@@ -31,6 +31,7 @@ from vaeviewer.gui.loss_plot import LossPlot
 from vaeviewer.gui.run_controller import RunController, SessionFactory
 from vaeviewer.gui.status import RunStatusBar
 from vaeviewer.training import events as ev
+from vaeviewer.training.prepare import check_fits, largest_stateful_batch
 
 # The settings that name the data (DataPanel.data_key): restored after a failed load.
 DATA_SETTINGS = ("paths", "demo", "frame_size", "demo_sequences", "demo_frames")
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str], bool] = self._ask
         self._restart_config: Optional[RunConfig] = None
         self._closing = False
+        self._run_title = "vaeviewer"
         self._detail: Optional[ev.Snapshot] = None
         self._with_latents: Optional[ev.Snapshot] = None
         self._render_snapshot = qthrottled(self._render_snapshot_now, timeout=SNAPSHOT_MS)
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
         c.failed.connect(self.show_error)
         c.taskDone.connect(lambda text: self.status.showMessage(text, 5000))
         c.runningChanged.connect(self._on_running_changed)
+        c.previousRestored.connect(self._on_previous_restored)
         c.pausedChanged.connect(lambda p: self.controls.set_running(c.running, p))
         self.controls.startClicked.connect(self.start_run)
         self.controls.pauseClicked.connect(self.toggle_pause)
@@ -186,7 +189,7 @@ class MainWindow(QMainWindow):
         if self.controller.running:
             return False
         try:
-            cfg = self.current_config().validate()
+            cfg = self._fit_to_data(self.current_config().validate())
         except VaeViewerError as exc:
             self.show_error(str(exc))
             return False
@@ -240,8 +243,44 @@ class MainWindow(QMainWindow):
             self.config = self.config.replace(**{k: getattr(loaded, k) for k in DATA_SETTINGS})
         self.show_error(text)
 
+    def _fit_to_data(self, cfg: RunConfig) -> RunConfig:
+        """`cfg` checked against the loaded data; a stateful batch too large for it is lowered.
+
+        Stateful training cuts every training sequence into one stream per batch row, so the
+        default batch of 64 does not fit a short clip: the largest batch that fits is taken and
+        the status bar says so. Data still loading (or not loaded) is checked by the run itself.
+
+        Raises:
+            VaeViewerError: the settings cannot train on the loaded data.
+        """
+        sequences = self.data_panel.sequences_for(cfg)
+        if sequences is None:
+            return cfg
+        try:
+            check_fits(cfg, sequences)
+            return cfg
+        except VaeViewerError:
+            if not cfg.stateful:
+                raise
+            best = largest_stateful_batch(cfg, sequences)
+            if not 1 <= best < cfg.batch_size:
+                raise
+            fitted = cfg.replace(batch_size=best)
+            check_fits(fitted, sequences)
+        self.controls.set_config(fitted)
+        self.status.showMessage(f"batch size set to {best}: the largest that fits stateful training on this data "
+                                f"(each batch row is a stream of whole {cfg.model_window}-frame windows)", 15000)
+        return fitted
+
     def _on_setting_changed(self, name: str) -> None:
-        if not self.controller.running or self._closing:
+        if self._closing:
+            return
+        if not self.controller.running:
+            if name in ("stateful", "window", "batch_size", "variant"):
+                try:  # say at once when the data cannot hold the new setting (and fit the batch)
+                    self._fit_to_data(self.current_config())
+                except VaeViewerError:
+                    pass  # Start shows the problem in a dialog
             return
         running = self.controller.config
         wanted = self.current_config()
@@ -249,6 +288,15 @@ class MainWindow(QMainWindow):
             old = (running.variant, running.window, running.stride, running.stateful)
             new = (wanted.variant, wanted.window, wanted.stride, wanted.stateful)
             if old == new:
+                return
+            # Check against the loaded data *before* stopping anything: a refused setting must
+            # never cost the running model.
+            try:
+                wanted = self._fit_to_data(wanted.validate())
+            except VaeViewerError as exc:
+                self.controls.set_config(running)
+                self.controls.set_running(True, self.controller.paused)
+                self.show_error(f"{exc}\n\nThe running model was left as it is and keeps training.")
                 return
             text = (f"Changing {name} changes what the model sees, so the running model cannot adopt it.\n\n"
                     "Stop this run and start a new one with the new setting? "
@@ -288,7 +336,19 @@ class MainWindow(QMainWindow):
         self.timeline.clear()
         variant = started.config.get("variant", "")
         mode = " stateful" if started.config.get("stateful") else ""
-        self.setWindowTitle(f"vaeviewer: {variant}{mode}, window {window}, {started.n_sequences} sequence(s)")
+        frames = "frames shown" if variant == "conv2d" else "window"
+        self._run_title = f"vaeviewer: {variant}{mode}, {frames} {window}, {started.n_sequences} sequence(s)"
+        self.setWindowTitle(self._run_title)
+
+    def _on_previous_restored(self, config: RunConfig) -> None:
+        """A new run failed before training: the model shown is still the previous one; say so."""
+        self._restart_config = None
+        if config is not None:
+            self.config = config
+            self.controls.set_config(config)
+        self.setWindowTitle(self._run_title)
+        self.status.showMessage("the new run did not start; the previous model is still loaded (inspect it or "
+                                "save a checkpoint)", 15000)
 
     def _on_batches(self, batches: list) -> None:
         self.loss_plot.add_batches(batches)

@@ -65,6 +65,7 @@ class RunController(QObject):
     runningChanged = pyqtSignal(bool)
     pausedChanged = pyqtSignal(bool)
     taskDone = pyqtSignal(str)           # a background task (checkpoint save...) finished: text
+    previousRestored = pyqtSignal(object)  # a run failed before training: the previous model's RunConfig is back
 
     def __init__(self, session_factory: Optional[SessionFactory] = None, parent: QObject | None = None,
                  batch_flush_s: float = 0.1) -> None:
@@ -82,6 +83,8 @@ class RunController(QObject):
         self._inspect_next: Optional[tuple[str, int, int]] = None
         self.thread_listeners: list[Callable[[Any], None]] = []   # called on the training thread (bench)
         self.config: Optional[RunConfig] = None
+        self._previous: Optional[tuple[Any, Optional[RunConfig]]] = None   # (session, config) of the last model
+        self._started_seen = False
 
     # ---- state ------------------------------------------------------------------------
     @property
@@ -101,9 +104,14 @@ class RunController(QObject):
         """Start a run on a new thread (config already validated; sequences: data loaded already)."""
         if self.running:
             raise RuntimeError("a run is already going; stop it first")
+        if getattr(self._session, "model", None) is not None:
+            # Kept until the new run has started training: if it fails before that (settings
+            # the data cannot hold, a file gone), the previous model stays available.
+            self._previous = (self._session, self.config)
         self.config = config
         self._stop_requested = False
         self._paused = False
+        self._started_seen = False
         self._session = None
         self._pending = []
         self._thread = _RunThread(self, config, sequences)
@@ -183,6 +191,8 @@ class RunController(QObject):
                 extra(event)
             if isinstance(event, ev.RunFinished):
                 finished_seen = True
+            elif isinstance(event, ev.RunStarted):
+                self._started_seen = True
             self._forward(event)
 
         try:
@@ -237,6 +247,10 @@ class RunController(QObject):
 
     # ---- GUI thread helpers -----------------------------------------------------------
     def _on_thread_finished(self) -> None:
+        previous, self._previous = self._previous, None
+        if previous is not None and not self._started_seen:
+            self._session, self.config = previous
+            self.previousRestored.emit(self.config)
         self._paused = False
         self.pausedChanged.emit(False)
         self.runningChanged.emit(False)
