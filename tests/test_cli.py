@@ -76,3 +76,62 @@ def test_inspect_json_on_an_array(tmp_path):
     info = json.loads(r.stdout)
     assert info["sequences"] == 1 and info["frames"] == 30 and info["frame_shape"] == [12, 14]
     assert info["windows"] == 5
+
+
+TINY = ["--demo", "--frame-size", "16x20", "--filters", "4,8", "--inner-dim", "8", "--latent-dim", "2",
+        "--batch-size", "8", "--precision", "float32", "--steps-per-epoch", "2"]
+
+
+def one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def test_resume_keeps_what_the_user_said(tmp_path):
+    run = tmp_path / "R"
+    r = vaeviewer("train", *TINY, "--epochs", "1", "--out", run)
+    assert r.returncode == 0, r.stderr
+    # Text mode says the KL weight used, and counts in words that agree.
+    assert "KL weight" in r.stderr and "finished 1 epoch." in r.stderr
+    assert json.loads((run / "history.jsonl").read_text().splitlines()[0])["epoch"] == 1
+
+    r = vaeviewer("train", "--resume", run, "--epochs", "2", "--lr", "0.002", "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["epochs"] == 2 and result["kept_epoch"] in (1, 2) and "val_kl" in result
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["epochs"] == 2 and stored["learning_rate"] == 0.002
+
+    one_line_error(vaeviewer("train", "--resume", run), "already has 2 epochs; pass --epochs N")
+    one_line_error(vaeviewer("train", "--resume", run, "--epochs", "3", "--variant", "conv3d"),
+                   "cannot change on resume", "variant 'conv3d'")
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2, "a refused resume writes nothing"
+
+
+def test_config_file_flags_override_and_never_write_into_an_existing_run(tmp_path):
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "config.json").write_text(tiny_config(epochs=1).to_json())   # a run is there already
+    before = {p.name: p.read_bytes() for p in held.iterdir()}
+    f = tmp_path / "cfg.json"
+    f.write_text(tiny_config(epochs=1, out=str(held)).to_json())
+
+    one_line_error(vaeviewer("train", "--config", f), "already holds a run", "--out")
+    other = tmp_path / "other"
+    r = vaeviewer("train", "--config", f, "--variant", "conv3d", "--stride", "2", "--out", other, "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["variant"] == "conv3d" and result["out"] == str(other)
+    stored = json.loads((other / "config.json").read_text())
+    assert stored["variant"] == "conv3d" and stored["stride"] == 2 and stored["epochs"] == 1
+    assert {p.name: p.read_bytes() for p in held.iterdir()} == before
+
+
+def test_a_usage_mistake_names_the_command_once():
+    r = vaeviewer("train", "--no-such-flag")
+    one_line_error(r, "--no-such-flag", "(see vaeviewer --help)")
+    assert "vaeviewer vaeviewer" not in r.stderr
+    one_line_error(vaeviewer("inspect", "--window", "x"), "(see vaeviewer inspect --help)")

@@ -6,7 +6,7 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-PARTS = ("windows", "models", "session", "gui")
+PARTS = ("windows", "models", "session", "views", "gui")
 
 
 def _windows(quick: bool) -> dict[str, Any]:
@@ -36,13 +36,20 @@ def _session(quick: bool) -> dict[str, Any]:
     return {"stateful": bench_stateful(quick=quick), "overhead": bench_session_overhead(quick=quick)}
 
 
+def _views(quick: bool) -> dict[str, Any]:
+    from vaeviewer.training.bench import bench_stateful_view
+
+    return bench_stateful_view(quick=quick)
+
+
 def _gui(quick: bool) -> dict[str, Any]:
     from vaeviewer.gui.bench import bench_gui
 
     return bench_gui(seconds=8 if quick else 20)
 
 
-RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "models": _models, "session": _session, "gui": _gui}
+RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "models": _models, "session": _session, "views": _views,
+                                                   "gui": _gui}
 
 
 def run_bench(parts: Optional[list[str]] = None, quick: bool = False) -> dict[str, Any]:

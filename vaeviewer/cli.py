@@ -1,4 +1,4 @@
-"""Command line: `vaeviewer [gui]`, `vaeviewer train`, `vaeviewer inspect`, `vaeviewer bench`."""
+"""Command line: `vaeviewer [gui]`, `vaeviewer train`, `vaeviewer compare`, `vaeviewer inspect`, `vaeviewer bench`."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import sys
 from typing import Any, Optional, Sequence
 
 from vaeviewer import __version__
-from vaeviewer.config import BETA_SCALES, LOSSES, PRECISIONS, SPLITS, VARIANTS, RunConfig, parse_frame_size
+from vaeviewer.config import BETA_SCALES, INTENSITIES, LOSSES, PRECISIONS, SPLITS, VARIANTS, RunConfig, parse_frame_size
 from vaeviewer.errors import VaeViewerError
 
-SUBCOMMANDS = ("gui", "train", "inspect", "bench")
+SUBCOMMANDS = ("gui", "train", "compare", "inspect", "bench")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line on stderr and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"vaeviewer: error: {message} (see vaeviewer {self.prog.split()[-1]} --help)\n")
+        self.exit(2, f"vaeviewer: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -35,7 +35,8 @@ def _add_model_args(p: argparse.ArgumentParser, defaults: RunConfig) -> None:
     p.add_argument("--stateful", action="store_true", help="convlstm only: carry the recurrent state across a whole sequence")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
+    """The command-line parser; `given_only`: no defaults, so a parse holds only the flags given."""
     d = RunConfig()
     parser = _ArgumentParser(prog="vaeviewer", description="Train and inspect variational autoencoders on image sequences.")
     parser.add_argument("--version", action="version", version=f"vaeviewer {__version__}")
@@ -64,6 +65,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         "so low-contrast data is not pushed to the mean frame; none: beta as given (the original loss is "
                         "--beta-scale none --beta 1)")
     t.add_argument("--dropout", type=float, default=d.dropout, help="encoder dropout rate (0 = none)")
+    t.add_argument("--intensity", choices=INTENSITIES, default=d.intensity,
+                   help="auto: data whose values span under half of 0..1 (dim or low-contrast) is stretched "
+                        "linearly to 0..1 for training; none: train on the values as loaded")
     t.add_argument("--loss", choices=LOSSES, default=d.loss)
     t.add_argument("--kl-warmup", type=int, default=d.kl_warmup_epochs, metavar="EPOCHS")
     t.add_argument("--lr", type=float, default=d.learning_rate)
@@ -72,10 +76,18 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--split", choices=SPLITS, default=d.split)
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--out", type=str, default=None, metavar="DIR", help="run directory: config, history, last.keras, best.keras")
-    t.add_argument("--resume", type=str, default=None, metavar="DIR", help="continue the run stored in DIR")
-    t.add_argument("--config", type=str, default=None, metavar="FILE.json", help="read settings from a JSON file (flags given on the command line are ignored)")
+    t.add_argument("--resume", type=str, default=None, metavar="DIR",
+                   help="continue the run stored in DIR; --epochs is the new total, and --lr, --steps-per-epoch, "
+                        "--kl-warmup, --batch-size (not stateful) and --tensorboard may change")
+    t.add_argument("--config", type=str, default=None, metavar="FILE.json",
+                   help="read settings from a JSON file; flags given as well override the file's settings")
     t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to the run directory")
     t.add_argument("--json", action="store_true", help="print one JSON object with the results at the end")
+    if given_only:
+        for action in t._actions:
+            action.default = argparse.SUPPRESS
+
+    _add_compare_parser(sub, d)
 
     i = sub.add_parser("inspect", help="show what a data path holds")
     _add_data_args(i)
@@ -84,42 +96,133 @@ def _build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print one JSON object")
 
     b = sub.add_parser("bench", help="measure speed and memory; prints JSON")
-    b.add_argument("--only", type=str, default=None, help="comma list of: windows, models, session, gui")
+    b.add_argument("--only", type=str, default=None, help="comma list of: windows, models, session, gui, views")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier figures)")
     return parser
 
 
-def _config_from_train_args(a: argparse.Namespace) -> RunConfig:
+def _add_compare_parser(sub, d: RunConfig) -> None:
+    """`vaeviewer compare`: its own flags, and the training flags (given ones only) applied to every row."""
+    c = sub.add_parser("compare", help="train each variant on the same data and budget; a table, compare.json/csv/png")
+    _add_data_args(c)
+    c.add_argument("--variants", type=str, default=None,
+                   help="comma list of conv2d, conv3d, convlstm, convlstm-stateful (default: all four)")
+    c.add_argument("--windows", type=str, default=None, metavar="T,...",
+                   help=f"window sizes for the window variants, e.g. 5,10,20 (default {d.window})")
+    budget = c.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, default=argparse.SUPPRESS, help=f"epochs per row (default {d.epochs})")
+    budget.add_argument("--budget-seconds", type=float, default=None, metavar="S",
+                        help="give each row the same S seconds of training instead of a number of epochs")
+    c.add_argument("--demo-frames", type=int, default=argparse.SUPPRESS, metavar="N",
+                   help=f"frames per demo sequence (default {d.demo_frames})")
+    c.add_argument("--json", action="store_true", help="print the rows as one JSON list at the end (the table goes to stderr)")
+    # The training flags, as `train` has them; only those given change the defaults.
+    for flag, kwargs in (
+        ("--stride", dict(type=int, metavar="S")), ("--steps-per-epoch", dict(type=int)),
+        ("--batch-size", dict(type=int)), ("--latent-dim", dict(type=int)), ("--filters", dict(type=str)),
+        ("--inner-dim", dict(type=int)), ("--beta", dict(type=float)), ("--beta-scale", dict(choices=BETA_SCALES)),
+        ("--dropout", dict(type=float)), ("--intensity", dict(choices=INTENSITIES)), ("--loss", dict(choices=LOSSES)),
+        ("--kl-warmup", dict(type=int, metavar="EPOCHS")), ("--lr", dict(type=float)),
+        ("--precision", dict(choices=PRECISIONS)), ("--valid-fraction", dict(type=float)),
+        ("--split", dict(choices=SPLITS)), ("--seed", dict(type=int)),
+    ):
+        c.add_argument(flag, default=argparse.SUPPRESS, **kwargs)
+    c.add_argument("--out", type=str, default=None, metavar="DIR",
+                   help="one run directory per row, and compare.json, compare.csv, compare.png")
+
+
+# The RunConfig setting each `train` flag sets (flag dest -> setting).
+_TRAIN_SETTINGS = {
+    "paths": "paths", "demo": "demo", "frame_size": "frame_size", "variant": "variant", "window": "window",
+    "stride": "stride", "stateful": "stateful", "epochs": "epochs", "steps_per_epoch": "steps_per_epoch",
+    "batch_size": "batch_size", "latent_dim": "latent_dim", "filters": "filters", "inner_dim": "inner_dim",
+    "beta": "beta", "beta_scale": "beta_scale", "dropout": "dropout", "loss": "loss", "intensity": "intensity",
+    "kl_warmup": "kl_warmup_epochs", "lr": "learning_rate", "precision": "precision",
+    "valid_fraction": "valid_fraction", "split": "split", "seed": "seed", "out": "out", "tensorboard": "tensorboard",
+}
+
+
+def _given_train_flags(argv: Sequence[str]) -> set[str]:
+    """The `train` flags (argparse dests) the user actually typed, whatever their values."""
+    given = vars(_build_parser(given_only=True).parse_args(list(argv)))
+    return set(given) - {"command"}
+
+
+def _settings_from_flags(a: argparse.Namespace, given: set[str]) -> dict[str, Any]:
+    """{setting: value} for the flags that were given, converted as RunConfig holds them."""
+    changes: dict[str, Any] = {}
+    for dest, name in _TRAIN_SETTINGS.items():
+        if dest not in given:
+            continue
+        value = getattr(a, dest)
+        if dest == "frame_size":
+            value = parse_frame_size(value)
+        elif dest == "filters":
+            try:
+                value = tuple(int(v) for v in value.split(",") if v.strip())
+            except ValueError:
+                raise VaeViewerError(f"setting filters: {value!r} must be whole numbers separated by commas, e.g. 32,64") from None
+        elif dest == "paths":
+            value = list(value)
+            if not value:
+                continue
+            changes["demo"] = False
+        elif dest == "demo" and value:
+            changes["paths"] = []
+        changes[name] = value
+    return changes
+
+
+def _config_from_train_args(a: argparse.Namespace, given: set[str]) -> RunConfig:
+    """The run's settings: the --config file (or the defaults), then the flags given on top.
+
+    Raises:
+        VaeViewerError: a bad setting, or a --config file whose `out` already holds a run while no
+            --out was given (a new run never writes into a run directory the user did not name).
+    """
+    changes = _settings_from_flags(a, given)
+    base = RunConfig.load(a.config) if a.config else RunConfig()
+    cfg = base.replace(**changes)
+    if "stride" not in given and cfg.stateful and ({"stateful", "window"} & given):
+        cfg.stride = cfg.window   # stateful means non-overlapping windows unless a stride is given
+    if not a.config and not cfg.demo and not cfg.paths:
+        cfg.demo = True   # `vaeviewer train` with no data trains on the demo data; a file must say
+    cfg.validate()
+    if a.config and "out" not in given and cfg.out:
+        from vaeviewer.training.rundir import RunDirectory
+
+        if RunDirectory(cfg.out).holds_run():
+            raise VaeViewerError(
+                f"{a.config}: its out {cfg.out!r} already holds a run; pass --out DIR for this run, "
+                f"or --resume {cfg.out} to continue that one")
+    return cfg
+
+
+def _resume_config(a: argparse.Namespace, given: set[str]) -> RunConfig:
+    """The stored run's settings with the flags given on top (the session refuses those that cannot change)."""
+    from vaeviewer.training.rundir import RunDirectory
+
     if a.config:
-        cfg = RunConfig.load(a.config)
-        return cfg.validate()
-    try:
-        filters = tuple(int(v) for v in a.filters.split(",") if v.strip())
-    except ValueError:
-        raise VaeViewerError(f"setting filters: {a.filters!r} must be whole numbers separated by commas, e.g. 32,64") from None
-    stride = a.stride if a.stride is not None else (a.window if a.stateful else 1)
-    cfg = RunConfig(
-        paths=list(a.paths), demo=a.demo or not a.paths, frame_size=parse_frame_size(a.frame_size),
-        variant=a.variant, window=a.window, stride=stride, stateful=a.stateful, epochs=a.epochs,
-        steps_per_epoch=a.steps_per_epoch, batch_size=a.batch_size, latent_dim=a.latent_dim, filters=filters,
-        inner_dim=a.inner_dim, beta=a.beta, beta_scale=a.beta_scale, dropout=a.dropout, loss=a.loss, kl_warmup_epochs=a.kl_warmup, learning_rate=a.lr,
-        precision=a.precision, valid_fraction=a.valid_fraction, split=a.split, seed=a.seed, out=a.out,
-        tensorboard=a.tensorboard,
-    )
-    if not a.demo and not a.paths:
-        cfg.demo = True
-    return cfg.validate()
+        raise VaeViewerError("--resume continues a run with its own settings; use --resume or --config, not both")
+    changes = _settings_from_flags(a, given)
+    out = changes.pop("out", None)
+    if out is not None and os.path.abspath(out) != os.path.abspath(a.resume):
+        raise VaeViewerError(f"--out {out}: a resumed run stays in its run directory {a.resume}; "
+                             "leave out --out, or start a new run there without --resume")
+    stored = RunDirectory(a.resume).read_config()
+    return stored.replace(**changes, out=a.resume)
 
 
-def _cmd_train(a: argparse.Namespace) -> int:
+def _cmd_train(a: argparse.Namespace, given: set[str]) -> int:
+    """`vaeviewer train`; `given`: the flags typed (see _given_train_flags)."""
     from vaeviewer.training.progress import ConsoleReporter
     from vaeviewer.training.session import TrainingSession
 
     if a.resume:
-        cfg = RunConfig(demo=True, out=a.resume, epochs=a.epochs if a.epochs != RunConfig().epochs else 1)
+        cfg = _resume_config(a, given)
         resume = True
     else:
-        cfg = _config_from_train_args(a)
+        cfg = _config_from_train_args(a, given)
         resume = False
     reporter = ConsoleReporter(quiet=a.json)
     session = TrainingSession(cfg, reporter, resume=resume)
@@ -139,8 +242,73 @@ def _cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(a: argparse.Namespace) -> int:
+    """`vaeviewer compare`: every listed variant on the same data, split, seed and budget."""
+    from vaeviewer.training import compare
+
+    given = set(vars(a)) & set(_TRAIN_SETTINGS)
+    given -= {"paths"} if not a.paths else set()
+    given -= {"demo"} if not a.demo else set()
+    given -= {"frame_size"} if a.frame_size is None else set()
+    given -= {"out"}
+    changes = _settings_from_flags(a, given)
+    if getattr(a, "demo_frames", None) is not None:
+        changes["demo_frames"] = a.demo_frames
+    if a.budget_seconds is not None:
+        if not (a.budget_seconds > 0 and a.budget_seconds < 1e7):
+            raise VaeViewerError(f"--budget-seconds {a.budget_seconds:g}: must be a number of seconds above 0")
+        changes["epochs"] = compare.BUDGET_EPOCHS
+    base = RunConfig().replace(**changes)
+    if not base.demo and not base.paths:
+        base.demo = True   # as `train`: no data means the demo data
+    if a.out:
+        base.out = a.out
+    variants = compare.parse_variants(a.variants)
+    windows = compare.parse_windows(a.windows, base.window)
+    rows = compare.plan_rows(base, variants, windows)
+    from vaeviewer.training.prepare import load_run_sequences
+
+    sequences = load_run_sequences(base.validate())
+    split = compare.common_split(rows, sequences)
+    if split is not None:   # "auto": one split for every row, the one the widest window fits
+        rows = [compare.PlannedRow(r.name, r.variant, r.config.replace(split=split)) for r in rows]
+    compare.check_rows(rows, sequences)
+
+    table = sys.stderr if a.json else sys.stdout
+    budget = f"{a.budget_seconds:g} s of training" if a.budget_seconds is not None else \
+        f"{base.epochs} epoch{'s' if base.epochs != 1 else ''}"
+    print(f"compare: {len(rows)} rows on the same data, split, seed {base.seed} and budget ({budget}); "
+          "vs PCA: val MSE against per-frame PCA's; vs eq-budget: against PCA with the same numbers per window",
+          file=table, flush=True)
+    print(compare.table_header(), file=table, flush=True)
+    results: list = []
+    current: list = []
+
+    def on_row(result) -> None:
+        results.append(result)
+        print(compare.table_row(result.row), file=table, flush=True)
+
+    try:
+        compare.run_compare(rows, sequences, out=a.out, budget_seconds=a.budget_seconds, on_row=on_row,
+                            on_session=current.append)
+    except KeyboardInterrupt:
+        if current:
+            current[-1].stop()
+        kept = f"; {a.out} holds them" if a.out and results else ""
+        print(f"vaeviewer: interrupted: kept the {len(results)} finished row{'s' if len(results) != 1 else ''}{kept}",
+              file=sys.stderr)
+        if a.json:
+            print(json.dumps(compare.rows_json(results)))
+        return 130
+    if a.out:
+        print(f"wrote {a.out}/compare.json, compare.csv, compare.png and one run directory per row", file=table)
+    if a.json:
+        print(json.dumps(compare.rows_json(results)))
+    return 0
+
+
 def _cmd_inspect(a: argparse.Namespace) -> int:
-    from vaeviewer.data.inspect import describe
+    from vaeviewer.data.inspect import describe, describe_text
 
     if a.demo or not a.paths:
         if not a.demo:
@@ -159,12 +327,8 @@ def _cmd_inspect(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(info))
         return 0
-    print(f"{info['sequences']} sequence(s), {info['frames']} frames of {info['frame_shape'][0]}x{info['frame_shape'][1]}, "
-          f"stored as {info['dtype']}, values {info['value_range'][0]:.3g}..{info['value_range'][1]:.3g}")
-    for name, n in zip(info.get("names", []), info["frames_per_sequence"]):
-        print(f"  {name}: {n} frames")
-    if window:
-        print(f"window {window}, stride {stride}: {info['windows']} windows")
+    for line in describe_text(info):
+        print(line)
     return 0
 
 
@@ -190,8 +354,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.insert(0, "gui")
     parser = _build_parser()
     a = parser.parse_args(args)
-    handlers = {"gui": _cmd_gui, "train": _cmd_train, "inspect": _cmd_inspect, "bench": _cmd_bench}
+    handlers = {"gui": _cmd_gui, "inspect": _cmd_inspect, "bench": _cmd_bench, "compare": _cmd_compare}
     try:
+        if a.command == "train":
+            return _cmd_train(a, _given_train_flags(args))
         return handlers[a.command](a)
     except VaeViewerError as exc:
         print(f"vaeviewer: error: {exc}", file=sys.stderr)

@@ -15,8 +15,9 @@ VARIANTS = ("conv2d", "conv3d", "convlstm")
 WINDOWED_VARIANTS = ("conv3d", "convlstm")
 LOSSES = ("mse", "bce")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-SPLITS = ("time", "sequence")
+SPLITS = ("auto", "time", "sequence")
 BETA_SCALES = ("data", "none")
+INTENSITIES = ("auto", "none")
 
 
 def parse_frame_size(text: str | None) -> tuple[int, int] | None:
@@ -44,7 +45,10 @@ class RunConfig:
     demo_frames: int = 1500
     frame_size: tuple[int, int] | None = None
     valid_fraction: float = 0.2
-    split: str = "time"
+    split: str = "auto"             # "auto": by time when every sequence's validation part holds two
+                                    # windows (and 10 frames), else by whole sequences; "time"; "sequence"
+    intensity: str = "auto"         # "auto": dim or low-contrast data (values spanning under half of 0..1)
+                                    # is stretched to 0..1 for training, linearly; "none": as loaded
     # model
     variant: str = "conv2d"
     window: int = 10
@@ -106,6 +110,8 @@ class RunConfig:
             raise bad("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.beta_scale not in BETA_SCALES:
             raise bad("beta_scale", f"{self.beta_scale!r} is not one of {', '.join(BETA_SCALES)}")
+        if self.intensity not in INTENSITIES:
+            raise bad("intensity", f"{self.intensity!r} is not one of {', '.join(INTENSITIES)}")
         if self.split not in SPLITS:
             raise bad("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
         for name, lo, hi in (
@@ -155,8 +161,6 @@ class RunConfig:
                           "choose --variant convlstm or turn stateful off")
             if self.stride != self.window:
                 raise bad("stride", f"stateful training needs non-overlapping windows: stride must equal window ({self.window}), not {self.stride}")
-            if self.split != "time" and self.split != "sequence":
-                raise bad("split", "stateful needs a time or sequence split")
         if not self.demo and not self.paths:
             raise bad("paths", "no data: give one or more files or folders, or use the demo data (--demo)")
         return self
@@ -201,6 +205,13 @@ class RunConfig:
             # A file vaeviewer wrote (it lists every setting) before beta_scale existed: its beta
             # was meant as it is, so keep that meaning. Hand-written files get the default.
             kwargs["beta_scale"] = "none"
+        if "split" not in kwargs and "max_scatter_points" in kwargs:
+            # Written before `auto` existed, when a missing split meant "time" (files that list
+            # every setting say "time" and keep it as written).
+            kwargs["split"] = "time"
+        if "intensity" not in kwargs and "max_scatter_points" in kwargs:
+            # Written before `intensity` existed: that run trained on the frames as loaded.
+            kwargs["intensity"] = "none"
         return cls(**kwargs)
 
     @classmethod

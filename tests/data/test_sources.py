@@ -104,6 +104,9 @@ def test_image_folder_natural_order_and_16bit(tmp_path):
     (s16,) = load_sequences([deep])
     assert s16.frames.dtype == np.float32
     np.testing.assert_allclose(s16.frames, b / 65535.0, rtol=1e-6)
+    # Each sequence says what its files held and what was done (image folders too, frame by frame).
+    assert seq.source == "8-bit gray, stored as uint8"
+    assert s16.source.startswith("16-bit gray, kept as float32")
 
 
 def test_folder_of_colour_jpg_and_bmp(tmp_path):

@@ -22,11 +22,11 @@ def _start_long_run(qtbot, w):
 
 
 def test_a_refused_setting_keeps_the_running_model(qtbot, real_window):  # noqa: F811
-    # 2 sequences of 40 frames, 30 for training each: a window of 40 cannot fit.
+    # 2 sequences of 40 frames: a window of 60 fits neither a time nor a sequence split.
     w = real_window(tiny(variant="conv3d", demo_frames=40, epochs=50, steps_per_epoch=2))
     w.confirm = lambda text: pytest.fail(f"asked to restart for a setting the data cannot hold: {text}")
     session = _start_long_run(qtbot, w)
-    w.controls.window.setValue(40)          # the user's edit: emits settingChanged
+    w.controls.window.setValue(60)          # the user's edit: emits settingChanged
     assert w.controller.running and w.controller.session is session
     assert "window" in (w.last_error or "") and "left as it is" in w.last_error
     assert w.controls.window.value() == 4   # the controls show the running model's setting again

@@ -3,9 +3,11 @@
 import csv
 
 import numpy as np
+import pytest
 from PyQt6.QtCore import QPointF, Qt
 
 from vaeviewer.config import RunConfig
+from vaeviewer.errors import VaeViewerError
 from vaeviewer.gui import exports
 from vaeviewer.gui.controls import ControlsPanel
 from vaeviewer.gui.error_timeline import ErrorTimeline
@@ -105,14 +107,18 @@ def test_loss_plot_curves_baselines_and_faded_runs(qtbot):
 
 
 # ---- frame strips ----------------------------------------------------------------------
-def test_strips_show_window_with_fixed_levels(qtbot):
+def test_strips_show_window_with_shared_levels(qtbot):
     strips = FrameStrips()
     qtbot.addWidget(strips)
     strips.set_lengths([30, 30], [30, 30], 4)
-    strips.show_snapshot(make_snapshot("valid", 1, 6, t=4, with_latents=False))
+    snap = make_snapshot("valid", 1, 6, t=4, with_latents=False)
+    strips.show_snapshot(snap)
     img = strips.images[0].image
     assert img.shape == (H, 4 * W + 3 * GAP) and img.dtype == np.float32 and img.flags["C_CONTIGUOUS"]
-    assert tuple(strips.images[0].getLevels()) == (0.0, 1.0)
+    # input and reconstruction share one range: the window's 0.5..99.5th percentiles (auto)
+    lo, hi = np.percentile(snap.inputs, [0.5, 99.5])
+    assert np.allclose(strips.images[0].getLevels(), (lo, hi), rtol=1e-3)
+    assert np.allclose(strips.images[1].getLevels(), strips.images[0].getLevels())
     assert tuple(strips.images[2].getLevels())[0] == 0.0
     assert strips.sequence.value() == 1 and strips.slider.value() == 6
     assert strips.slider.maximum() == 26
@@ -201,8 +207,32 @@ def test_csv_exports(tmp_path):
     p = tmp_path / "z.csv"
     assert exports.write_latents_csv(p, "valid", [0, 1], [0, 4], np.ones((2, 3))) == 2
     rows = list(csv.reader(p.open()))
-    assert rows[0] == ["split", "sequence", "frame", "z0", "z1", "z2"] and rows[2][:3] == ["valid", "1", "4"]
+    assert rows[0] == ["split", "sequence", "frame_in_split", "source", "frame_in_source", "z0", "z1", "z2"]
+    assert rows[2][:5] == ["valid", "1", "4", "valid sequence 1", "4"]    # no source map: within the part
     h = tmp_path / "h.csv"
     exports.write_history_csv(h, [{"epoch": 0, "loss": 1.0, "val_loss": 2.0, "seconds": 3}])
     rows = list(csv.DictReader(h.open()))
     assert rows[0]["val_loss"] == "2.0" and rows[0]["seconds"] == "3"
+
+
+def test_empty_exports_are_refused_alike(tmp_path):
+    """Nothing to export: both CSVs refuse with the same kind of message, and write no file."""
+    z, h = tmp_path / "z.csv", tmp_path / "h.csv"
+    with pytest.raises(VaeViewerError, match="no latents yet") as latent_err:
+        exports.write_latents_csv(z, "valid", [], [], np.zeros((0, 3)))
+    with pytest.raises(VaeViewerError, match="no loss history yet") as history_err:
+        exports.write_history_csv(h, [])
+    assert not z.exists() and not h.exists()
+    for err in (latent_err, history_err):
+        assert "after the first epoch" in str(err.value)
+
+
+def test_conv2d_names_the_window_control_for_what_it_does(qtbot):
+    from vaeviewer.gui.controls import ControlsPanel
+
+    panel = ControlsPanel(RunConfig(demo=True, variant="conv3d"))
+    qtbot.addWidget(panel)
+    assert panel.window_label.text() == "window T" and panel.sliding.isEnabled()
+    panel.variant.setCurrentText("conv2d")
+    assert panel.window_label.text() == "frames shown"
+    assert not panel.sliding.isEnabled() and not panel.stride.isEnabled()

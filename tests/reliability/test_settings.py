@@ -118,7 +118,7 @@ def test_json_round_trip_keeps_refusing_what_validate_refuses():
 @pytest.mark.parametrize(
     "changes, words",
     [
-        (dict(variant="conv3d", window=30, stride=1), ("window", "lower the window")),
+        (dict(variant="conv3d", window=30, stride=1, split="time"), ("window", "lower the window", "--split sequence")),
         (dict(variant="convlstm", window=4, stride=4, stateful=True, batch_size=64), ("batch size",)),
         (dict(frame_size=(8, 8)), ("demo frame size", "12")),
         (dict(demo_frames=3, window=4), ("window",)),

@@ -56,14 +56,24 @@ def test_each_variant_trains_and_reports(changes):
     assert snap.latents.shape[1] == cfg.latent_dim
     assert len(snap.latent_sequence) == len(snap.latent_frame) == len(snap.latents)
     assert len(snap.timeline_error) == len(snap.timeline_frame) == len(snap.timeline_sequence)
-    # Validation uses non-overlapping windows: each validation frame is scored at most once.
+    # The timeline names each validation frame once.
     pairs = set(zip(snap.timeline_sequence.tolist(), snap.timeline_frame.tolist()))
     assert len(pairs) == len(snap.timeline_error)
     assert summary["variant"] == cfg.variant and summary["epochs"] == 2
     for key in ("train_loss", "val_loss", "val_mse", "pca_mse", "mean_frame_mse", "samples_per_s", "seconds"):
         assert summary[key] is not None and math.isfinite(summary[key]), key
-    # val_mse from the session equals the mean of its own per-frame timeline.
-    assert summary["val_mse"] == pytest.approx(float(snap.timeline_error.mean()), rel=1e-5)
+    if cfg.variant == "conv2d" or cfg.stateful:
+        # val_mse from the session equals the mean of its own per-frame timeline.
+        assert summary["val_mse"] == pytest.approx(float(snap.timeline_error.mean()), rel=1e-5)
+    else:
+        # The timeline averages overlapping windows; val_mse stays on the non-overlapping ones.
+        from vaeviewer.data import windows as win
+        from vaeviewer.models import inference
+
+        index = session.data.valid_index
+        x = win.gather(session.data.valid, index, np.arange(len(index)), cfg.model_window)
+        mse = float(np.mean((x - inference.reconstruct(session.model, x)) ** 2))
+        assert summary["val_mse"] == pytest.approx(mse, rel=1e-4)
 
 
 def test_stateful_walk_resets_at_each_sequence(monkeypatch):
@@ -86,12 +96,60 @@ def test_run_directory_and_resume(tmp_path):
     assert {"config.json", "history.jsonl", "last.keras", "best.keras", "tensorboard"} <= {p.name for p in out.iterdir()}
     assert any((out / "tensorboard").iterdir()), "TensorBoard event file written"
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["epoch"] == 0
+    assert len(rows) == 1 and rows[0]["epoch"] == 1     # epochs count from 1, as on the console
     session, summary, _ = run_collect(tiny_config(out=str(out), epochs=3), resume=True)
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert rows[2]["global_step"] == 3 * rows[0]["global_step"]
     assert summary["epochs"] == 3
+    # config.json now says what the run is: 3 epochs, not the 1 it started with.
+    assert json.loads((out / "config.json").read_text())["epochs"] == 3
+
+
+def test_resume_with_nothing_left_to_train_says_so(tmp_path):
+    out = tmp_path / "run"
+    run_collect(tiny_config(out=str(out), epochs=1))
+    got = []
+    with pytest.raises(VaeViewerError, match=r"already has 1 epoch; pass --epochs N"):
+        TrainingSession(tiny_config(out=str(out), epochs=1), got.append, resume=True).run()
+    assert not of_type(got, ev.EpochEnd)
+
+
+@pytest.mark.parametrize("changes, words", [
+    (dict(variant="conv3d", stride=4), "variant 'conv3d' (the run has 'conv2d')"),
+    (dict(frame_size=(20, 20)), "frame_size"),
+    (dict(latent_dim=3), "latent_dim 3"),
+    (dict(precision="bfloat16"), "precision"),
+])
+def test_resume_refuses_settings_the_stored_run_fixes(tmp_path, changes, words):
+    out = tmp_path / "run"
+    run_collect(tiny_config(out=str(out), epochs=1))
+    with pytest.raises(VaeViewerError, match="cannot change on resume") as info:
+        TrainingSession(tiny_config(out=str(out), epochs=2, **changes), resume=True).run()
+    assert words in str(info.value)
+    assert json.loads((out / "config.json").read_text())["epochs"] == 1, "a refused resume writes nothing"
+
+
+def test_resume_applies_a_new_learning_rate_and_steps(tmp_path):
+    out = tmp_path / "run"
+    run_collect(tiny_config(out=str(out), epochs=1))
+    session, summary, _ = run_collect(tiny_config(out=str(out), epochs=2, learning_rate=0.0123, steps_per_epoch=5),
+                                      resume=True)
+    assert float(session.model.optimizer.learning_rate.numpy()) == pytest.approx(0.0123)
+    rows = session.history
+    assert rows[1]["global_step"] - rows[0]["global_step"] == 5
+    stored = json.loads((out / "config.json").read_text())
+    assert stored["learning_rate"] == 0.0123 and stored["steps_per_epoch"] == 5 and stored["epochs"] == 2
+
+
+def test_resume_reads_an_old_history_counted_from_0(tmp_path):
+    out = tmp_path / "run"
+    run_collect(tiny_config(out=str(out), epochs=2))
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    (out / "history.jsonl").write_text("".join(json.dumps({**r, "epoch": r["epoch"] - 1}) + "\n" for r in rows))
+    session, summary, _ = run_collect(tiny_config(out=str(out), epochs=3), resume=True)
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
 
 
 def test_stop_and_pause_from_another_thread():
@@ -183,8 +241,15 @@ def test_load_checkpoint_for_inspection(tmp_path):
     np.testing.assert_allclose(fresh.model.predict_on_batch(x), trained.model.predict_on_batch(x), atol=1e-5)
     snaps = of_type(got, ev.Snapshot)
     assert snaps and snaps[-1].latents is not None
+    # A session that never prepared data takes the checkpoint's architecture...
+    adopted = TrainingSession(cfg.replace(variant="conv2d", window=6, stride=1, out=None))
+    adopted.load_checkpoint(tmp_path / "run" / "last.keras")
+    assert (adopted.config.variant, adopted.config.window) == ("conv3d", 4)
+    # ...one whose data is laid out for other settings refuses it, naming what it is.
+    other = TrainingSession(cfg.replace(variant="conv2d", out=None))
+    other.data = other._prepare_data(other.config)
     with pytest.raises(VaeViewerError, match="conv3d"):
-        TrainingSession(cfg.replace(variant="conv2d")).load_checkpoint(tmp_path / "run" / "last.keras")
+        other.load_checkpoint(tmp_path / "run" / "last.keras")
 
 
 def test_run_ends_with_the_weights_of_the_best_validation_epoch():
@@ -193,12 +258,12 @@ def test_run_ends_with_the_weights_of_the_best_validation_epoch():
     session, summary, got = run_collect(cfg)
     losses = [h["val_loss"] for h in session.history]
     best = int(np.argmin(losses))
-    assert summary["kept_epoch"] == best
+    assert summary["kept_epoch"] == best + 1 == session.history[best]["epoch"]   # 1-based, as the console
     assert summary["val_loss"] == losses[best] and summary["last_val_loss"] == losses[-1]
     now = session._validate()[0]["loss"]
     assert now == pytest.approx(losses[best], rel=1e-4)
     if best != len(losses) - 1:
-        assert "kept the weights of epoch" in got[-1].message
+        assert f"kept the weights of epoch {best + 1} " in got[-1].message
 
 
 def test_training_batches_are_all_full_so_the_step_never_retraces():
@@ -228,3 +293,13 @@ def test_model_starts_from_the_training_frames_statistics():
     norm = session.model.encoder.get_layer("frame_norm")
     np.testing.assert_allclose(np.asarray(norm.mean)[..., 0], mean, atol=1e-5)
     assert float(norm.scale.numpy()) == pytest.approx(1.0 / spread, rel=1e-4)
+
+
+def test_what_a_resume_may_change():
+    from vaeviewer.training.rundir import fixed_on_resume
+
+    stored = tiny_config()
+    assert fixed_on_resume(stored, stored.replace(epochs=9, learning_rate=0.01, batch_size=4, steps_per_epoch=7)) == []
+    assert set(fixed_on_resume(stored, stored.replace(variant="conv3d", beta=1.0))) == {"variant", "beta"}
+    stateful = tiny_config(variant="convlstm", window=4, stride=4, stateful=True, batch_size=2)
+    assert fixed_on_resume(stateful, stateful.replace(batch_size=4)) == ["batch_size"]   # fixed in the model's Input

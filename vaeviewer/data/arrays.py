@@ -71,18 +71,19 @@ def _check_size(shape, dtype: np.dtype, label: str, frame_size, in_memory: bool)
     convert.check_memory(stored + raw, label, f"an array of shape {tuple(shape)} ({dtype})")
 
 
-def array_to_sequences(arr: np.ndarray, label: str, name: str, frame_size) -> list[tuple[str, np.ndarray]]:
-    """Split a raw array by its layout, convert each sequence to stored frames."""
+def array_to_sequences(arr: np.ndarray, label: str, name: str, frame_size) -> list[tuple[str, np.ndarray, str]]:
+    """Split a raw array by its layout, convert each to stored frames: (name, frames, source note)."""
     multi, channels = layout(arr.shape, label)
     convert.check_dtype(arr.dtype, label)
     plan = convert.plan_for_dtype(arr.dtype)
     if plan is None:
         lo, hi = convert.scan_values(arr, label)
         plan = convert.plan_for_values(arr.dtype.kind, lo, hi, label)
+    note = convert.source_note(arr.dtype, int(arr.shape[-1]) if channels else 1, plan)
     if not multi:
-        return [(name, convert.convert_array(arr, channels, plan, frame_size))]
+        return [(name, convert.convert_array(arr, channels, plan, frame_size), note)]
     return [
-        (f"{name}[{i}]", convert.convert_array(arr[i], channels, plan, frame_size))
+        (f"{name}[{i}]", convert.convert_array(arr[i], channels, plan, frame_size), note)
         for i in range(arr.shape[0])
     ]
 

@@ -135,6 +135,38 @@ def plan_for_values(kind: str, lo: float, hi: float, label: str) -> Plan:
     return Plan(np.float32, float(lo), float(hi) if hi > lo else float(lo) + 1.0, rescaled=True)
 
 
+def source_note(dtype: np.dtype, n_channels: int, plan: Plan) -> str:
+    """In words: what the source held and what was done to store it (for `inspect` and the app).
+
+    E.g. "16-bit gray, kept as float32 (divided by 65535) to keep the detail of dim data that
+    8 bits would lose" or "8-bit colour (RGB), converted to gray (luma), stored as uint8".
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        depth = "1-bit (bool)"
+    elif dtype.kind in "iu":
+        depth = "16-bit" if plan is U16 else "8-bit"
+        if dtype not in (np.uint8, np.uint16):
+            depth += f" values in {dtype}"
+    else:
+        depth = f"{dtype} float"
+    colour = {1: "gray", 2: "gray + alpha", 3: "colour (RGB)", 4: "colour (RGBA)"}.get(int(n_channels), "gray")
+    done = []
+    if n_channels >= 3:
+        done.append("converted to gray (luma)")
+    elif n_channels == 2:
+        done.append("alpha dropped")
+    if plan.stored is np.uint8:
+        done.append("stored as uint8")
+    elif plan is U16:
+        done.append("kept as float32 (divided by 65535) to keep the detail of dim data that 8 bits would lose")
+    elif plan.rescaled:
+        done.append(f"rescaled from [{plan.lo:g}, {plan.hi:g}] to [0, 1], stored as float32")
+    else:
+        done.append("stored as float32")
+    return f"{depth} {colour}, {', '.join(done)}"
+
+
 def scan_values(arr: np.ndarray, label: str) -> tuple[float, float]:
     """Min and max of an array (possibly memory-mapped), in chunks; NaN/inf is an error."""
     lo, hi = np.inf, -np.inf
@@ -243,6 +275,8 @@ class FrameCollector:
         self.plan: Plan | None = None
         self.deferred = False
         self.lo, self.hi = np.inf, -np.inf
+        self.n_channels = 1
+        self.note = ""  # source_note(), set by finish()
 
     def add(self, frame: np.ndarray, where: str) -> None:
         """Add one decoded frame (h, w) or (h, w, c); `where` names it in messages."""
@@ -260,6 +294,7 @@ class FrameCollector:
         if self.first is None:
             check_dtype(frame.dtype, where)
             self.first = (frame.shape[:2], frame.dtype, where)
+            self.n_channels = int(frame.shape[-1]) if channels else 1
             self.plan = plan_for_dtype(frame.dtype)
             if self.plan is None:
                 self.plan, self.deferred = UNIT, True
@@ -308,7 +343,9 @@ class FrameCollector:
         frames = self.buf[: self.n]
         if self.n < self.buf.shape[0]:
             frames = frames.copy() if self.n < 0.9 * self.buf.shape[0] else frames
+        plan = self.plan
         if self.deferred:
             plan = plan_for_values(self.first[1].kind, self.lo, self.hi, self.label)
             frames = encode(frames, plan)
+        self.note = source_note(self.first[1], self.n_channels, plan)
         return np.ascontiguousarray(frames)

@@ -108,7 +108,7 @@ def load_folder(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
     collector = convert.FrameCollector(str(path), frame_size, capacity=len(images))
     for p in images:
         collector.add(read_image_frame(p), str(p))
-    return [(path.name, collector.finish())]
+    return [(path.name, collector.finish(), collector.note)]
 
 
 def load_image_file(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
@@ -120,7 +120,7 @@ def load_image_file(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
         for i in range(n):
             img.seek(i)
             collector.add(pil_to_array(img), f"{path} (frame {i})")
-    return [(path.stem, collector.finish())]
+    return [(path.stem, collector.finish(), collector.note)]
 
 
 def load_video(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
@@ -164,6 +164,6 @@ def load_video(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
         if 0 < fps * duration < 1e8 and i < 0.9 * fps * duration - 1:
             log.warning("%s: decoded %d frames, but the header announces about %d; the file may be truncated",
                         label, i, int(fps * duration))
-        return [(path.stem, collector.finish())]
+        return [(path.stem, collector.finish(), collector.note)]
     finally:
         reader.close()  # stops the ffmpeg process

@@ -36,12 +36,15 @@ class Sequence:
         frames: (N, H, W) C-contiguous; uint8 (8-bit data) or float32 in [0, 1].
         source_index: which loaded sequence these frames come from.
         offset: index of ``frames[0]`` in that loaded sequence (set by the train/valid split).
+        source: what the file held and what was done to store it, in words (e.g. "16-bit gray,
+            kept as float32 ..."); empty when not known (demo data, arrays made in code).
     """
 
     name: str
     frames: np.ndarray
     source_index: int = 0
     offset: int = 0
+    source: str = ""
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
@@ -63,7 +66,7 @@ def _check_frame_size(frame_size) -> tuple[int, int] | None:
     return (h, w)
 
 
-def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray]]:
+def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray, str]]:
     if not path.exists():
         raise VaeViewerError(f"{path}: no such file or folder")
     ext = path.suffix.lower()
@@ -112,18 +115,19 @@ def load_sequences(
     if not paths:
         raise VaeViewerError("no data paths given: name one or more files or folders, or use the demo data")
     frame_size = _check_frame_size(frame_size)
-    loaded: list[tuple[str, np.ndarray]] = []
+    loaded: list[tuple] = []   # (name, frames, source note)
     origin: list[str] = []
     for p in paths:
         got = _load_path(Path(p).expanduser(), frame_size)
         loaded.extend(got)
         origin.extend([str(p)] * len(got))
-    shapes = {tuple(frames.shape[1:]) for _, frames in loaded}
+    shapes = {tuple(item[1].shape[1:]) for item in loaded}
     if len(shapes) > 1:
-        listing = "; ".join(f"{o}: {f.shape[1]}x{f.shape[2]}" for o, (_, f) in list(zip(origin, loaded))[:8])
+        listing = "; ".join(f"{o}: {f.shape[1]}x{f.shape[2]}" for o, (_, f, *_) in list(zip(origin, loaded))[:8])
         h, w = max(shapes, key=lambda s: s[0] * s[1])
         raise VaeViewerError(
             f"the sequences have different frame sizes ({listing}); pass --frame-size HxW "
             f"(e.g. --frame-size {h}x{w}) to resize them all to one size"
         )
-    return [Sequence(name, frames, source_index=i, offset=0) for i, (name, frames) in enumerate(loaded)]
+    return [Sequence(item[0], item[1], source_index=i, offset=0, source=item[2] if len(item) > 2 else "")
+            for i, item in enumerate(loaded)]

@@ -77,6 +77,7 @@ def main_gui(args: Any) -> int:
 
     def finish() -> None:
         take_screenshot()   # mid-training, before the run is stopped
+        window.ask_close = lambda: "discard"   # --quit-after is scripted: close without asking
         window.close()      # stops a run first, then closes when its thread has ended
 
     if quit_after is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QPushButton,
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
     QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -95,7 +95,8 @@ class ControlsPanel(QWidget):
         stride_row.addStretch(1)
         form = QFormLayout()
         form.addRow("variant", self.variant)
-        form.addRow("window T", self.window)
+        self.window_label = QLabel("window T")
+        form.addRow(self.window_label, self.window)
         form.addRow("windows", stride_row)
         form.addRow("", self.nonoverlap)
         form.addRow("", self.stateful)
@@ -200,5 +201,13 @@ class ControlsPanel(QWidget):
             self.stride.setMaximum(max(1, self.window.value()))
             self.stride.setEnabled(not stateful and self.sliding.isChecked())
             self.sliding.setToolTip("stateful training needs non-overlapping windows" if stateful else "")
+            # conv2d sees one frame: the number only sets how many frames the strips show.
+            per_frame = self.variant.currentText() == "conv2d"
+            self.window_label.setText("frames shown" if per_frame else "window T")
+            self.window.setToolTip("frames the strips show side by side (conv2d sees one frame at a time)"
+                                   if per_frame else "T, frames per window (the frame strips show one window)")
+            self.sliding.setEnabled(not stateful and not per_frame)
+            self.nonoverlap.setEnabled(not per_frame)
+            self.stride.setEnabled(not stateful and not per_frame and self.sliding.isChecked())
         finally:
             self._quiet = was

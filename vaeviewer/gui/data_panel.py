@@ -1,7 +1,9 @@
 """Data panel: demo data or files/folders, loaded in a pool thread, with a one-glance summary.
 
 The loaded sequences are handed to the training session, so data is read once per choice of
-data, not once per run.
+data, not once per run. The display contrast (0.5th..99.5th percentile of the loaded frames,
+what the frame strips use with auto contrast on) is measured once per load and named in the
+summary, so a dim 16-bit clip says how it is shown.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from superqt.utils import create_worker
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui.frame_strips import contrast_limits, contrast_text
 from vaeviewer.gui.run_controller import start_worker
 
 FILE_FILTER = ("Sequences (*.npy *.npz *.tif *.tiff *.gif *.png *.jpg *.jpeg *.bmp *.mp4 *.avi *.mov *.mkv *.webm);;"
@@ -67,6 +70,12 @@ def summarize(sequences: list) -> str:
         f"values {vr[0]:.3g} … {vr[1]:.3g}" if vr else "",
         "lengths " + ", ".join(str(n) for n in lengths[:8]) + (" …" if len(lengths) > 8 else ""),
     ]
+    # What the files held and what loading did to them (16-bit kept as float32, colour to gray).
+    notes = list(dict.fromkeys(getattr(s, "source", "") for s in sequences if getattr(s, "source", "")))
+    if len(notes) == 1:
+        lines.append(notes[0])
+    elif notes:
+        lines.extend(f"{s.name}: {s.source}" for s in sequences[:8] if s.source)
     return "\n".join(line for line in lines if line)
 
 
@@ -102,6 +111,8 @@ class DataPanel(QWidget):
         self.sequences: Optional[list] = None
         self.key: Optional[tuple] = None
         self.loaded_config: Optional[RunConfig] = None   # the config whose data `sequences` holds
+        # (lo, hi, min, max) display range of the loaded frames: FrameStrips.set_data_contrast.
+        self.contrast: Optional[tuple[float, float, float, float]] = None
         self._summary_text = ""
         self._worker = None
         self._loading_key: Optional[tuple] = None
@@ -150,6 +161,11 @@ class DataPanel(QWidget):
             self._summary_text = summarize(sequences)
         except Exception as exc:  # a summary must never break loading
             self._summary_text = f"{len(sequences)} sequence(s) ({exc})"
+        try:
+            self.contrast = contrast_limits([s.frames for s in sequences])
+            self._summary_text += "\n" + contrast_text(*self.contrast[:2])
+        except Exception:  # noqa: BLE001 - the strips then measure their first window instead
+            self.contrast = None
         self._show_loaded()
         self.loaded.emit()
 

@@ -1,7 +1,9 @@
 """Error timeline: per-frame reconstruction MSE along the validation data; click to jump there.
 
-The x axis is the position along the concatenated validation sequences (sequence boundaries
-drawn as thin vertical lines); the window the strips show is shaded.
+Frames are named as their file numbers them (frame_names): with one sequence the x axis is the
+frame number in its file; with several it is the position along the concatenated sequences
+(boundaries drawn as thin vertical lines) and the ticks name each position's frame in its file.
+Hovering names the frame under the mouse; the window the strips show is shaded.
 """
 
 from __future__ import annotations
@@ -13,7 +15,21 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.training import events as ev
+
+
+class FrameAxis(pg.AxisItem):
+    """A bottom axis whose tick labels can be given by a function of the position."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.labeler = None     # position (float) -> str; None: the position itself
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        if self.labeler is None:
+            return super().tickStrings(values, scale, spacing)
+        return [self.labeler(v) for v in values]
 
 
 class ErrorTimeline(QWidget):
@@ -23,7 +39,8 @@ class ErrorTimeline(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.axis = FrameAxis("bottom")
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.axis})
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "MSE")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
@@ -47,7 +64,14 @@ class ErrorTimeline(QWidget):
         self.sequence_of = np.zeros(0, dtype=int)
         self.frame_of = np.zeros(0, dtype=int)
         self.split = "valid"
+        self.x = np.zeros(0)                 # x position of each timeline row
+        self.frame_names = FrameNames()
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.plot.scene().sigMouseMoved.connect(self._on_hover)
+
+    def set_frame_names(self, names: FrameNames) -> None:
+        """Where the split parts sit in their files (from RunStarted): labels name file frames."""
+        self.frame_names = names
 
     def clear(self) -> None:
         self.error = None
@@ -68,12 +92,13 @@ class ErrorTimeline(QWidget):
                              else np.arange(n))
             # The session scores the training data when there is no validation split.
             self.split = getattr(snap, "latent_split", None) or "valid"
-            self.curve.setData(np.arange(n), self.error)
+            self._place()
+            self.curve.setData(self.x, self.error)
             self._draw_boundaries()
             worst = int(np.argmax(self.error))
             what = "validation" if self.split == "valid" else "training (no validation split)"
             self.info.setText(f"{what} per-frame MSE: mean {self.error.mean():.4g}, worst {self.error[worst]:.4g} "
-                              f"(sequence {self.sequence_of[worst]}, frame {self.frame_of[worst]}); click to inspect")
+                              f"at {self.describe(worst)}; click to inspect")
         self.show_window(snap.split, snap.sequence, snap.start, len(snap.inputs))
 
     def show_window(self, split: str, sequence: int, start: int, length: int) -> None:
@@ -84,20 +109,49 @@ class ErrorTimeline(QWidget):
         if len(rows) == 0:
             self.current.setVisible(False)
             return
-        self.current.setRegion((rows[0] - 0.5, rows[-1] + 0.5))
+        self.current.setRegion((self.x[rows[0]] - 0.5, self.x[rows[-1]] + 0.5))
         self.current.setVisible(True)
 
     def position_to_frame(self, x: float) -> Optional[tuple[int, int]]:
         """(sequence, frame) under timeline position x, or None outside the data."""
-        if self.error is None:
+        i = self.row_at(x)
+        return None if i is None else (int(self.sequence_of[i]), int(self.frame_of[i]))
+
+    def row_at(self, x: float) -> Optional[int]:
+        """Timeline row under position x, or None outside the data."""
+        if self.error is None or len(self.x) == 0:
             return None
-        i = int(round(x))
-        if not 0 <= i < len(self.error):
-            return None
-        return int(self.sequence_of[i]), int(self.frame_of[i])
+        i = int(np.argmin(np.abs(self.x - x)))
+        return i if abs(self.x[i] - x) <= 0.5 else None
+
+    def describe(self, row: int) -> str:
+        """Row `row` named as in its file: 'valid · clip frame 391 of 400'."""
+        return self.frame_names.describe(self.split, int(self.sequence_of[row]), int(self.frame_of[row]))
+
+    def _place(self) -> None:
+        """x of every row: the file's frame numbers for one sequence, else the concatenated position."""
+        n = len(self.error)
+        file_frames = self.frame_names.in_file(self.split, self.sequence_of, self.frame_of)
+        if n and np.all(self.sequence_of == self.sequence_of[0]):
+            self.x = file_frames.astype(np.float64)
+            self.axis.labeler = None
+            name = self.frame_names.source_name(self.split, int(self.sequence_of[0]))
+            self.plot.setLabel("bottom", f"frame in {name} (from 0; {self.split} part)")
+        else:
+            self.x = np.arange(n, dtype=np.float64)
+            labels = file_frames
+
+            def label(v: float) -> str:
+                i = int(round(v))
+                return str(int(labels[i])) if 0 <= i < len(labels) and abs(v - i) < 1e-6 else ""
+
+            self.axis.labeler = label
+            self.plot.setLabel("bottom", f"{self.split} sequences one after another "
+                                         "(ticks: frame in each file, from 0)")
 
     def _draw_boundaries(self) -> None:
-        starts = np.flatnonzero(np.diff(self.sequence_of) != 0) + 0.5
+        cuts = np.flatnonzero(np.diff(self.sequence_of) != 0)
+        starts = (self.x[cuts] + self.x[cuts + 1]) / 2 if len(cuts) else np.zeros(0)
         while len(self._boundaries) < len(starts):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DotLine))
             self.plot.addItem(line)
@@ -116,3 +170,9 @@ class ErrorTimeline(QWidget):
         hit = self.position_to_frame(vb.mapSceneToView(event.scenePos()).x())
         if hit is not None:
             self.frameClicked.emit(self.split, hit[0], hit[1])
+
+    def _on_hover(self, scene_pos) -> None:
+        vb = self.plot.getViewBox()
+        row = self.row_at(vb.mapSceneToView(scene_pos).x()) if vb.sceneBoundingRect().contains(scene_pos) else None
+        self.plot.setToolTip("" if row is None else
+                             f"{self.describe(row)}: MSE {self.error[row]:.4g} (click to inspect)")

@@ -1,7 +1,9 @@
 """Exports from the window: strips as PNG (pyqtgraph exporter), latents and loss history as CSV.
 
 Every export is written atomically (vaeviewer.atomic): a crash or a full disk mid-write leaves
-the previous file, or none, never half a file.
+the previous file, or none, never half a file. An export with nothing to write (no latents, no
+finished epoch) is refused with a VaeViewerError before any file is touched, the same way for
+both CSVs: a header-only file looks like a successful export of an empty run.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,6 +19,7 @@ import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
 
 from vaeviewer.atomic import atomic_target
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui.frame_names import FrameNames
 
 HISTORY_COLUMNS = ("epoch", "loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl", "val_mse")
 
@@ -47,21 +50,39 @@ def export_png(item: Any, path: str | Path, width: int | None = None) -> None:
         raise VaeViewerError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
 
 
+LATENT_COLUMNS = ("split", "sequence", "frame_in_split", "source", "frame_in_source")
+
+
 def write_latents_csv(path: str | Path, split: str, sequence: np.ndarray, frame: np.ndarray,
-                      latents: np.ndarray) -> int:
-    """One row per latent point: split, sequence, frame, z0..zK-1. Returns the number of rows."""
-    latents = np.asarray(latents)
+                      latents: np.ndarray, names: Optional[FrameNames] = None) -> int:
+    """One row per latent point; returns the number of rows.
+
+    Columns: split, sequence (index of the part within the split), frame_in_split (the window's
+    first frame within that part), source (the file or loaded sequence) and frame_in_source
+    (the same frame as its file numbers it, from 0), then z0..zK-1. Without `names` the source
+    columns repeat what is known: the part's index and the frame within the part.
+    """
+    latents = np.asarray(latents) if latents is not None else np.zeros((0, 0))
+    if latents.ndim != 2 or len(latents) == 0:
+        raise VaeViewerError("no latents yet: they appear after the first epoch")
+    names = names or FrameNames()
+    sequence = np.asarray(sequence, dtype=np.int64)
+    frame = np.asarray(frame, dtype=np.int64)
+    in_file = names.in_file(split, sequence, frame)
     with _open(path) as fh:
         writer = csv.writer(fh)
-        writer.writerow(["split", "sequence", "frame", *[f"z{i}" for i in range(latents.shape[1])]])
-        for s, f, z in zip(sequence, frame, latents):
-            writer.writerow([split, int(s), int(f), *[f"{v:.6g}" for v in z]])
+        writer.writerow([*LATENT_COLUMNS, *[f"z{i}" for i in range(latents.shape[1])]])
+        for s, f, g, z in zip(sequence.tolist(), frame.tolist(), in_file.tolist(), latents):
+            source = names.source_name(split, s) if names.known(split, s) else f"{split} sequence {s}"
+            writer.writerow([split, s, f, source, g, *[f"{v:.6g}" for v in z]])
     return len(latents)
 
 
 def write_history_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     """Per-epoch loss history (session.history rows), the known columns first."""
-    rows = list(rows)
+    rows = list(rows or [])
+    if not rows:
+        raise VaeViewerError("no loss history yet: it appears after the first epoch")
     extra = sorted({k for r in rows for k in r} - set(HISTORY_COLUMNS))
     columns = [*HISTORY_COLUMNS, *extra]
     with _open(path) as fh:

@@ -1,9 +1,15 @@
 """Live loss curves: per-batch (light), per-epoch train/valid (bold), recon/KL terms, baselines.
 
 Two linked plots share the epoch axis: the VAE loss and its terms on top; the validation MSE
-below, next to the PCA and mean-frame baselines (those are MSEs, so they live on the MSE plot).
+below, next to the PCA and mean-frame baselines (those are MSEs, so they live on the MSE plot), and for
+window models PCA over whole windows, the baseline at equal budget (K numbers per window).
 Curves are created once and updated with setData; the per-batch curve uses peak downsampling
 and clip-to-view so tens of thousands of batches stay cheap. Earlier runs stay, faded.
+
+Layout: the legend is a row of its own above the plots (it never covers a curve); both left
+axes have one fixed width so the two epoch axes line up; the loss plot's y range holds every
+batch except the first few of the run (their loss is often 10x the rest); the baselines'
+labels sit above the higher line and below the lower one, so they never overlap.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ KL = (214, 39, 40)
 MAX_EARLIER_RUNS = 4
 # Colour of the verdict line by kind (training.verdict): learned / partly / nothing.
 VERDICT_COLOURS = {"beats_pca": "#1a7f37", "below_pca": "#9a6700", "mean_frame": "#b00020", "unknown": "#555"}
+LEFT_AXIS_WIDTH = 64   # pixels: the same for both plots, so their epoch axes line up
+SPIKE_BATCHES = 10     # the run's first batches may leave the loss plot at the top (the early spike)
+BASELINE_COLOURS = {"PCA": (120, 60, 160), "mean frame": (90, 90, 90), "window PCA": (23, 140, 150)}
 REDRAW_MS = 400     # at most 2.5 redraws a second: each redraw holds the GIL the training thread needs
 
 
@@ -69,10 +78,16 @@ class LossPlot(QWidget):
         self.show_recon.setToolTip("per-epoch reconstruction term (train solid, valid dashed)")
         self.show_kl.setToolTip("per-epoch KL term (train solid, valid dashed)")
         self.graphics = pg.GraphicsLayoutWidget()
-        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
-        self.mse_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
-        self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        # The legend has a row of its own above the plots: inside, it covered the curves.
+        self.legend = pg.LegendItem(colCount=5, labelTextSize="8pt", horSpacing=12, verSpacing=-6)
+        self.graphics.addItem(self.legend, row=0, col=0)
+        self.graphics.ci.layout.setRowMaximumHeight(0, 22)
+        self.graphics.ci.layout.setSpacing(2)
+        self.graphics.ci.setContentsMargins(2, 0, 6, 2)
+        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
+        self.mse_plot: pg.PlotItem = self.graphics.addPlot(row=2, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        self.graphics.ci.layout.setRowStretchFactor(2, 2)
         self.mse_plot.setXLink(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")
         self.mse_plot.setLabel("left", "valid MSE")
@@ -83,14 +98,16 @@ class LossPlot(QWidget):
         for p in (self.loss_plot, self.mse_plot):
             p.getAxis("left").enableAutoSIPrefix(False)
             p.getAxis("bottom").enableAutoSIPrefix(False)
-        self.legend = self.loss_plot.addLegend(offset=(5, -5), labelTextSize="8pt")   # bottom left: losses fall
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            p.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
 
-        self.batch_curve = self.loss_plot.plot(pen=_pen(TRAIN, 1, 70), name="batch loss")
+        self.batch_curve = self.loss_plot.plot(pen=_pen(TRAIN, 1, 70))
         self.train_curve = self.loss_plot.plot(pen=_pen(TRAIN, 2.5), symbol="o", symbolSize=5,
-                                               symbolBrush=TRAIN, symbolPen=None, name="train loss")
+                                               symbolBrush=TRAIN, symbolPen=None)
         self.valid_curve = self.loss_plot.plot(pen=_pen(VALID, 2.5), symbol="o", symbolSize=5,
-                                               symbolBrush=VALID, symbolPen=None, name="valid loss")
+                                               symbolBrush=VALID, symbolPen=None)
+        for curve, name in ((self.batch_curve, "batch loss"), (self.train_curve, "train loss"),
+                            (self.valid_curve, "valid loss")):
+            self.legend.addItem(curve, name)
         # Added to the legend only while shown (see _update_visibility).
         self.recon_curves = (self.loss_plot.plot(pen=_pen(RECON, 1.5)),
                              self.loss_plot.plot(pen=_pen(RECON, 1.5, dash=True)))
@@ -98,11 +115,16 @@ class LossPlot(QWidget):
                           self.loss_plot.plot(pen=_pen(KL, 1.5, dash=True)))
         self.mse_curve = self.mse_plot.plot(pen=_pen(VALID, 2.5), symbol="o", symbolSize=5,
                                             symbolBrush=VALID, symbolPen=None)
-        self.pca_line = pg.InfiniteLine(angle=0, pen=_pen((120, 60, 160), 1.5, dash=True), movable=False,
-                                        label="PCA", labelOpts={"position": 0.97, "color": (120, 60, 160), "anchors": [(1, 1), (1, 1)]})
-        self.mean_line = pg.InfiniteLine(angle=0, pen=_pen((90, 90, 90), 1.5, dash=True), movable=False,
-                                         label="mean frame", labelOpts={"position": 0.03, "color": (90, 90, 90), "anchors": [(0, 0), (0, 0)]})
-        for line in (self.pca_line, self.mean_line):
+        self.pca_line = pg.InfiniteLine(angle=0, pen=_pen(BASELINE_COLOURS["PCA"], 1.5, dash=True), movable=False,
+                                        label="PCA", labelOpts={"position": 0.02, "color": BASELINE_COLOURS["PCA"]})
+        self.mean_line = pg.InfiniteLine(angle=0, pen=_pen(BASELINE_COLOURS["mean frame"], 1.5, dash=True),
+                                         movable=False, label="mean frame",
+                                         labelOpts={"position": 0.02, "color": BASELINE_COLOURS["mean frame"]})
+        # Window models: PCA with K components per window of T frames, the baseline at equal budget.
+        self.window_pca_line = pg.InfiniteLine(angle=0, pen=_pen(BASELINE_COLOURS["window PCA"], 1.5, dash=True),
+                                               movable=False, label="window PCA",
+                                               labelOpts={"position": 0.02, "color": BASELINE_COLOURS["window PCA"]})
+        for line in (self.pca_line, self.mean_line, self.window_pca_line):
             line.setVisible(False)
             self.mse_plot.addItem(line, ignoreBounds=False)
 
@@ -134,9 +156,15 @@ class LossPlot(QWidget):
         self._baselines: dict[str, float] = {}
         self._redraw = qthrottled(self._redraw_now, timeout=REDRAW_MS)
         self._update_visibility()
-        # The first batches' loss is often 10x the rest: auto-range y over the central 90% of
-        # each curve's values so the spike does not flatten everything after it.
-        self.loss_plot.getViewBox().enableAutoRange(axis="y", enable=0.9)
+        # The y range is set in _fit_loss_y (every batch but the first spike), until the user
+        # pans or zooms; the plot's "A" button hands it back.
+        self.follow_y = True
+        for plot in (self.loss_plot, self.mse_plot):
+            vb = plot.getViewBox()
+            vb.disableAutoRange(axis="y")
+            vb.sigRangeChangedManually.connect(self._on_manual_range)
+            plot.autoBtn.clicked.connect(self._on_auto_button)
+        self.mse_plot.getViewBox().sigResized.connect(lambda *_a: self._fit_mse_y())
 
     # ---- events -----------------------------------------------------------------------
     def begin_run(self, started: ev.RunStarted) -> None:
@@ -156,18 +184,41 @@ class LossPlot(QWidget):
 
     def set_baselines(self, baselines: ev.Baselines) -> None:
         self._baselines = {"PCA": baselines.pca_mse, "mean frame": baselines.mean_frame_mse}
+        window_pca = getattr(baselines, "window_pca_mse", None)
+        if window_pca is not None:
+            self._baselines["window PCA"] = window_pca
         self._place_baselines()
+        self._fit_mse_y()
 
     def _place_baselines(self) -> None:
         log = self.log_y.isChecked()
-        for line, name in ((self.pca_line, "PCA"), (self.mean_line, "mean frame")):
+        shown = []
+        for line, name in ((self.pca_line, "PCA"), (self.mean_line, "mean frame"),
+                           (self.window_pca_line, "window PCA")):
             value = self._baselines.get(name)
             ok = value is not None and np.isfinite(value) and (value > 0 or not log)
             line.setVisible(bool(ok))
             if ok:
                 # InfiniteLine does not follow the plot's log mode: place it in log10 units.
                 line.setValue(float(np.log10(value)) if log else float(value))
-                line.label.setFormat(f"{name} baseline {value:.4g}")
+                title = f"{name} baseline"
+                if name == "window PCA":
+                    title = "window PCA (equal budget)"
+                elif name == "PCA" and "window PCA" in self._baselines:
+                    title = "per-frame PCA"
+                line.label.setFormat(f"{title} {value:.4g}")
+                shown.append((float(value), name, line))
+        # The higher line's label above it, the lower's below: however close the baselines,
+        # the labels overlap neither each other nor the dashed lines.
+        shown.sort(key=lambda v: v[0])
+        for i, (_value, name, line) in enumerate(shown):
+            above = i == len(shown) - 1
+            line.label.anchors = [(0, 1), (0, 1)] if above else [(0, 0), (0, 0)]
+            # A third line between the other two: its label (below it) sits further right, so it
+            # cannot meet the lowest line's label however close the two lines are.
+            middle = len(shown) == 3 and i == 1
+            line.label.setPosition(0.4 if middle else 0.02)
+            line.label.updatePosition()
 
     def add_batches(self, batches: list[ev.BatchEnd]) -> None:
         if not batches:
@@ -231,6 +282,53 @@ class LossPlot(QWidget):
         self.kl_curves[0].setData(e[:, 0], e[:, 3])
         self.kl_curves[1].setData(*_finite(e[:, 0], e[:, 6]))
         self.mse_curve.setData(*_finite(e[:, 0], e[:, 7]))
+        self._fit_loss_y()
+
+    def _fit_loss_y(self) -> None:
+        """Fit the loss plot's y range to what is drawn, but the run's first few batches.
+
+        pyqtgraph's auto range over the central 90% of the values cut the batch curve off at
+        the top and at the bottom; this range holds all of it except the early spike.
+        """
+        if not self.follow_y:
+            return
+        b, e = self._batches.view(), self._epochs.view()
+        columns = ([1, 4] + ([2, 5] if self.show_recon.isChecked() else [])
+                   + ([3, 6] if self.show_kl.isChecked() else []))
+        curves = [e[:, c] for c in columns]
+        batch = b[:, 1]
+        # The early spike: any of the run's first batches above twice the highest of the rest.
+        head, rest = batch[:SPIKE_BATCHES], batch[SPIKE_BATCHES:]
+        rest_top = np.nanmax(rest) if np.isfinite(rest).any() else np.inf
+        head = head[~(head > 2 * rest_top)]
+        span = _span([batch, *curves], self.log_y.isChecked(), high=[head, rest, *curves])
+        if span is not None:
+            self.loss_plot.setYRange(*span, padding=0.05)
+        self._fit_mse_y()
+
+    def _fit_mse_y(self) -> None:
+        """Fit the MSE plot to its curve and baselines, leaving room for the baselines' labels."""
+        if not self.follow_y:
+            return
+        e = self._epochs.view()
+        log = self.log_y.isChecked()
+        values = [e[:, 7], np.array([v for v in self._baselines.values() if v is not None], dtype=np.float64)]
+        span = _span(values, log)
+        if span is None:
+            return
+        lo, hi = span
+        vb = self.mse_plot.getViewBox()
+        label_px = self.pca_line.label.boundingRect().height() + 4
+        frac = min(0.4, label_px / max(30.0, vb.height()))    # of the visible height, per side
+        pad = (hi - lo) * frac / max(0.2, 1 - 2 * frac)
+        self.mse_plot.setYRange(lo - pad, hi + pad, padding=0)
+
+    def _on_manual_range(self, *_args) -> None:
+        self.follow_y = False
+
+    def _on_auto_button(self, *_args) -> None:
+        self.follow_y = True
+        self._fit_loss_y()
 
     def _fade_current(self) -> None:
         b = self._batches.view()
@@ -259,11 +357,34 @@ class LossPlot(QWidget):
             self.legend.removeItem(curves[0])
             if on:
                 self.legend.addItem(curves[0], name)
+        if hasattr(self, "follow_y"):
+            self._fit_loss_y()
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
         self.mse_plot.setLogMode(y=on)
+        if self._x_right > 0:     # setLogMode re-fits x to the data: keep the epoch axis as it was
+            self.loss_plot.setXRange(0.0, self._x_right, padding=0.02)
         self._place_baselines()
+        self._fit_loss_y()
+
+
+def _span(parts: list, log: bool, high: list | None = None) -> tuple[float, float] | None:
+    """(min of `parts`, max of `high` or `parts`) over their finite values (log10 and > 0 in
+    log mode); a zero-width span is widened; None when there is nothing to fit."""
+    def values(ps):
+        v = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1) for p in ps]) if ps else np.zeros(0)
+        v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+        return np.log10(v) if log else v
+
+    lo_v, hi_v = values(parts), values(high if high is not None else parts)
+    if lo_v.size == 0 or hi_v.size == 0:
+        return None
+    lo, hi = float(lo_v.min()), float(hi_v.max())
+    if not hi > lo:
+        half = max(abs(lo) * 0.05, 1e-12) if not log else 0.1
+        lo, hi = lo - half, hi + half
+    return lo, hi
 
 
 def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,19 +2,24 @@
 
 The window owns a RunController (the training thread) and wires its signals to the widgets.
 Snapshots are rendered at most every `SNAPSHOT_MS` (the newest wins; the newest one carrying
-latents is kept apart so a later detail-only snapshot cannot drop it). All widget updates
-happen on the GUI thread.
+latents is kept apart so a later detail-only snapshot cannot drop it). A snapshot whose window
+is not the one the strips ask for now (it answers an older request) keeps its latents and error
+timeline but is not drawn in the strips: the scrubber's position belongs to the user. The
+scrubbing keys (←/→, Page Up/Down, Space) work anywhere in the window but in fields that edit
+text or numbers. All widget updates happen on the GUI thread.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Optional
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
-    QDockWidget, QFileDialog, QGroupBox, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout,
-    QWidget,
+    QAbstractButton, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QDockWidget,
+    QFileDialog, QGroupBox, QLineEdit, QMainWindow, QMenu, QMenuBar, QMessageBox, QPlainTextEdit, QScrollArea,
+    QSplitter, QTextEdit, QVBoxLayout, QWidget,
 )
 from superqt.utils import qthrottled
 
@@ -25,6 +30,7 @@ from vaeviewer.gui import exports
 from vaeviewer.gui.controls import RESTART_SETTINGS, ControlsPanel
 from vaeviewer.gui.data_panel import DataPanel
 from vaeviewer.gui.error_timeline import ErrorTimeline
+from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.gui.frame_strips import FrameStrips
 from vaeviewer.gui.latent_scatter import LatentScatter
 from vaeviewer.gui.loss_plot import LossPlot
@@ -41,6 +47,11 @@ ADJUSTABLE_SETTINGS = ("latent_dim", "beta", "batch_size", "learning_rate", "epo
 
 SNAPSHOT_MS = 300      # newest snapshot drawn at most ~3 times a second
 STATUS_MS = 250
+
+SCRUB_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Space)
+# Widgets whose arrow keys edit or choose a value: they keep their keys.
+EDITORS = (QLineEdit, QAbstractSpinBox, QComboBox, QTextEdit, QPlainTextEdit, QAbstractItemView, QAbstractSlider,
+           QMenuBar, QMenu)
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +73,10 @@ class MainWindow(QMainWindow):
         self._restart_config: Optional[RunConfig] = None
         self._closing = False
         self._run_title = "vaeviewer"
+        self._model_saved = True          # no trained weights that only live in memory
+        self._save_then_close: Optional[str] = None
+        self.ask_close: Callable[[], str] = self._ask_close
+        self.ask_save_path: Callable[[], Optional[str]] = self._ask_checkpoint_path
         self._detail: Optional[ev.Snapshot] = None
         self._with_latents: Optional[ev.Snapshot] = None
         self._render_snapshot = qthrottled(self._render_snapshot_now, timeout=SNAPSHOT_MS)
@@ -123,6 +138,10 @@ class MainWindow(QMainWindow):
         c.taskDone.connect(lambda text: self.status.showMessage(text, 5000))
         c.runningChanged.connect(self._on_running_changed)
         c.previousRestored.connect(self._on_previous_restored)
+        c.checkpointLoaded.connect(self._on_checkpoint_loaded)
+        c.epochEnd.connect(lambda _e: setattr(self, "_model_saved", bool(self.config.out)))
+        c.taskDone.connect(self._on_task_done)
+        c.failed.connect(self._on_failed_while_closing)
         c.pausedChanged.connect(lambda p: self.controls.set_running(c.running, p))
         self.controls.startClicked.connect(self.start_run)
         self.controls.pauseClicked.connect(self.toggle_pause)
@@ -130,10 +149,51 @@ class MainWindow(QMainWindow):
         self.controls.settingChanged.connect(self._on_setting_changed)
         self.data_panel.dataChosen.connect(self.set_data)
         self.data_panel.failed.connect(self._on_data_failed)
+        self.data_panel.loaded.connect(lambda: self.strips.set_data_contrast(limits=self.data_panel.contrast))
         self.strips.windowRequested.connect(c.request_window)
         self.scatter.windowSelected.connect(lambda split, seq, start: self.strips.select(split, seq, start))
         self.timeline.frameClicked.connect(self._on_timeline_click)
         self.data_panel.load(self.config)
+        self.frame_names = FrameNames()
+        self._install_scrub_keys()
+
+    # ---- scrubbing keys -----------------------------------------------------------------
+    def _install_scrub_keys(self) -> None:
+        """Send ←/→, Page Up/Down and Space to the strips from anywhere in the window.
+
+        Plots take the focus when clicked and a QGraphicsView scrolls on arrow keys, so keys
+        are caught before the focused widget sees them (an event filter on each widget that can
+        take the focus); fields that edit text or numbers keep their keys.
+        """
+        self.installEventFilter(self)
+        for widget in self.findChildren(QWidget):
+            if widget.focusPolicy() != Qt.FocusPolicy.NoFocus:
+                widget.installEventFilter(self)
+
+    def _inside(self, obj) -> bool:
+        # QWidget.window() is shadowed on some widgets (FrameStrips.window is the window length).
+        return isinstance(obj, QWidget) and (obj is self or self.isAncestorOf(obj))
+
+    def _keeps_keys(self, widget: Optional[QWidget], key) -> bool:
+        if widget is None:
+            return False
+        if isinstance(widget, QAbstractSlider) and self.strips.slider.isAncestorOf(widget):
+            return False    # the frame slider itself: scrub (by whole windows when stateful)
+        if key == Qt.Key.Key_Space and isinstance(widget, QAbstractButton):
+            return True     # Space presses a focused button
+        return isinstance(widget, EDITORS)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() != QEvent.Type.KeyPress or not self._inside(obj):
+            return False
+        key = event.key()
+        if key not in SCRUB_KEYS or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
+                                                               Qt.KeyboardModifier.KeypadModifier):
+            return False
+        focus = QApplication.focusWidget()
+        if self._keeps_keys(obj, key) or (self._inside(focus) and self._keeps_keys(focus, key)):
+            return False
+        return self.strips.scrub_key(key)
 
     # ---- menus --------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -269,7 +329,7 @@ class MainWindow(QMainWindow):
             check_fits(fitted, sequences)
         self.controls.set_config(fitted)
         self.status.showMessage(f"batch size set to {best}: the largest that fits stateful training on this data "
-                                f"(each batch row is a stream of whole {cfg.model_window}-frame windows)", 15000)
+                                f"(each batch row is a whole sequence, or a stream of whole {cfg.model_window}-frame windows)", 15000)
         return fitted
 
     def _on_setting_changed(self, name: str) -> None:
@@ -327,11 +387,18 @@ class MainWindow(QMainWindow):
     def _on_run_started(self, started: ev.RunStarted) -> None:
         self.history = []
         self._detail = self._with_latents = None
+        self._model_saved = False
         window = int(started.config.get("window", 1))
         self.loss_plot.begin_run(started)
         self.status.run_started(started)
-        self.strips.set_lengths(started.train_lengths, started.valid_lengths, window)
-        self.scatter.set_window(window)
+        self._use_data_contrast(started.intensity)
+        self.strips.set_lengths(started.train_lengths, started.valid_lengths, window,
+                                stateful=bool(started.config.get("stateful")))
+        self.frame_names = FrameNames.from_started(started)
+        for view in (self.strips, self.scatter, self.timeline):
+            view.set_frame_names(self.frame_names)
+        # A latent point stands for one model input: a window, or one frame for conv2d.
+        self.scatter.set_window(window if started.config.get("variant") != "conv2d" else 1)
         self.scatter.clear()
         self.timeline.clear()
         variant = started.config.get("variant", "")
@@ -339,6 +406,14 @@ class MainWindow(QMainWindow):
         frames = "frames shown" if variant == "conv2d" else "window"
         self._run_title = f"vaeviewer: {variant}{mode}, {frames} {window}, {started.n_sequences} sequence(s)"
         self.setWindowTitle(self._run_title)
+
+    def _use_data_contrast(self, intensity) -> None:
+        """The strips' contrast from the loaded data, mapped as training stretched it (intensity)."""
+        limits = self.data_panel.contrast
+        if limits is not None and intensity:
+            lo, hi = intensity
+            limits = tuple((v - lo) / (hi - lo) for v in limits)
+        self.strips.set_data_contrast(limits=limits)
 
     def _on_previous_restored(self, config: RunConfig) -> None:
         """A new run failed before training: the model shown is still the previous one; say so."""
@@ -361,11 +436,12 @@ class MainWindow(QMainWindow):
 
     def _on_epoch(self, epoch: ev.EpochEnd) -> None:
         self.loss_plot.add_epoch(epoch)
-        row = {"epoch": epoch.epoch, **epoch.train, **{f"val_{k}": v for k, v in (epoch.valid or {}).items()}}
+        row = {"epoch": epoch.epoch + 1, **epoch.train, **{f"val_{k}": v for k, v in (epoch.valid or {}).items()}}
         self.history.append(row)
 
     def _on_snapshot(self, snap: ev.Snapshot) -> None:
-        self._detail = snap
+        if self.strips.answers_request(snap):
+            self._detail = snap     # else a late answer to an older request: never drawn
         if snap.latents is not None or snap.timeline_error is not None:
             self._with_latents = snap
         self._render_snapshot()
@@ -389,8 +465,9 @@ class MainWindow(QMainWindow):
         summary = finished.summary or {}
         if summary.get("verdict"):
             kept = summary.get("kept_epoch")
+            # kept_epoch counts from 1 (as the console and history.jsonl); set_verdict takes the 0-based index
             self.loss_plot.set_verdict(summary["verdict"], summary.get("verdict_text", ""),
-                                       bool(summary.get("overfitting")), kept if isinstance(kept, int) else None)
+                                       bool(summary.get("overfitting")), kept - 1 if isinstance(kept, int) else None)
         self.status.run_finished(finished)
 
     def _on_running_changed(self, running: bool) -> None:
@@ -408,8 +485,9 @@ class MainWindow(QMainWindow):
             self.controls.set_running(True)
 
     def _on_timeline_click(self, split: str, sequence: int, frame: int) -> None:
-        # Centre the clicked frame in the window shown.
-        self.strips.select(split, sequence, max(0, frame - self.strips.window // 2))
+        # Centre the clicked frame in the window shown; stateful, the whole window holding it.
+        t = self.strips.window
+        self.strips.select(split, sequence, frame - frame % t if self.strips.stateful else max(0, frame - t // 2))
 
     # ---- files --------------------------------------------------------------------------
     def save_settings(self, path: str) -> None:
@@ -443,8 +521,30 @@ class MainWindow(QMainWindow):
     def save_checkpoint(self, path: str) -> None:
         self.controller.save_checkpoint(path)
 
+    def _on_task_done(self, text: str) -> None:
+        if text.startswith("checkpoint saved"):
+            self._model_saved = True
+            if self._save_then_close is not None:
+                self._save_then_close = None
+                self.close()
+
     def load_checkpoint(self, path: str) -> None:
-        self.controller.load_checkpoint(path)
+        cfg = self.current_config()
+        self.controller.load_checkpoint(path, cfg, self.data_panel.sequences_for(cfg))
+
+    def _on_checkpoint_loaded(self, path: str) -> None:
+        """The views now show a loaded model: its settings in the controls, no curves of another run."""
+        cfg = self.controller.config
+        if cfg is not None:
+            self.config = cfg
+            self.controls.set_config(cfg)
+        self.loss_plot.begin_run(_loaded_model_started(cfg))
+        self.history = []
+        self._model_saved = True   # it is on disk already
+        name = Path(path).name
+        variant = cfg.variant if cfg is not None else "model"
+        self._run_title = f"vaeviewer: {name} ({variant}{' stateful' if cfg and cfg.stateful else ''}, loaded)"
+        self.setWindowTitle(self._run_title)
 
     def export_strips_png(self, path: str) -> None:
         if self.strips.snapshot is None:
@@ -463,7 +563,7 @@ class MainWindow(QMainWindow):
             self.show_error("no latents yet: they appear after the first epoch")
             return
         try:
-            n = exports.write_latents_csv(path, s.split, s.sequence_of, s.frame_of, s.latents)
+            n = exports.write_latents_csv(path, s.split, s.sequence_of, s.frame_of, s.latents, names=self.frame_names)
         except VaeViewerError as exc:
             self.show_error(str(exc))
             return
@@ -480,15 +580,78 @@ class MainWindow(QMainWindow):
 
     # ---- closing --------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """During training: stop the run, close once its thread has ended (never kill it)."""
-        if self.controller.running:
+        """Ask before trained weights that exist only in memory are lost; stop a run, then close.
+
+        Save: the run stops, the model is saved where the user says, then the window closes (a
+        failed save keeps the window open). The training thread is never killed.
+        """
+        if not self._closing:
+            if self._save_then_close is not None:   # a save on the way out is still running
+                event.ignore()
+                return
+            if self._has_unsaved_model():
+                choice = self.ask_close()
+                if choice == "cancel":
+                    event.ignore()
+                    return
+                if choice == "save":
+                    path = self.ask_save_path()
+                    if not path:
+                        event.ignore()
+                        return
+                    self._save_then_close = path
             self._closing = True
+        if self.controller.running:
             self._restart_config = None
             self.status.showMessage("stopping the run before closing…")
             self.controller.stop()
             event.ignore()
             return
+        if self._save_then_close is not None:
+            self.status.showMessage(f"saving the model to {self._save_then_close} before closing…")
+            self._closing = False   # the save's outcome decides (see _on_task_done)
+            self.controller.save_checkpoint(self._save_then_close)
+            event.ignore()
+            return
         event.accept()
+
+    def _has_unsaved_model(self) -> bool:
+        session = self.controller.session
+        if session is None or getattr(session, "model", None) is None:
+            return False
+        if self.controller.running:
+            return True   # the epoch under way is only in memory, whatever --out says
+        return not self._model_saved
+
+    def _on_failed_while_closing(self, text: str) -> None:
+        if self._save_then_close is not None:
+            self._save_then_close = None   # keep the window: nothing is lost
+            self._closing = False
+
+    def _ask_close(self) -> str:
+        if not self.show_dialogs:   # scripted use (tests, --quit-after): nobody to ask
+            return "discard"
+        box = QMessageBox(QMessageBox.Icon.Question, "Close vaeviewer",
+                          "The trained model is only in memory. Save a checkpoint before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel")
+
+    def _ask_checkpoint_path(self) -> Optional[str]:
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "", "Keras model (*.keras)")
+        if path and not path.endswith(".keras"):
+            path += ".keras"
+        return path or None
+
+
+def _loaded_model_started(cfg: Optional[RunConfig]) -> ev.RunStarted:
+    """A RunStarted that clears the loss plot for a loaded model (no run, no curves)."""
+    return ev.RunStarted(config=cfg.to_dict() if cfg else {}, device="", precision="", n_sequences=0,
+                         frame_shape=(0, 0), n_train=0, n_valid=0, steps_per_epoch=1, epochs=1,
+                         train_lengths=[], valid_lengths=[])
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

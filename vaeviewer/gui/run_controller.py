@@ -166,16 +166,42 @@ class RunController(QObject):
             return
         self._background(lambda: session.save_checkpoint(path), f"checkpoint saved to {path}")
 
-    def load_checkpoint(self, path: str) -> None:
-        """Load weights into the session's model (needs TrainingSession.load_checkpoint)."""
+    checkpointLoaded = pyqtSignal(str)   # path; the session (maybe new) now holds that model
+
+    def load_checkpoint(self, path: str, config: Optional[RunConfig] = None, sequences: Optional[list] = None) -> None:
+        """Load a saved model for inspection, in a pool thread; not during a run.
+
+        Without a session yet (a fresh window) one is made for `config` and the loaded
+        `sequences`; it prepares the data and takes the model's architecture, without training.
+        """
+        if self.running:
+            self.failed.emit("stop the run before loading a checkpoint")
+            return
         session = self._session
-        if session is None or self.running:
-            self.failed.emit("load a checkpoint after a run has finished (the model must exist and be idle)")
-            return
-        if not hasattr(session, "load_checkpoint"):
-            self.failed.emit("this version of the training session cannot load checkpoints yet")
-            return
-        self._background(lambda: session.load_checkpoint(path), f"checkpoint loaded from {path}")
+        if session is None:
+            if config is None:
+                self.failed.emit("choose data before loading a checkpoint")
+                return
+
+            def load_fresh():
+                fresh = self._factory(config, self._forward, sequences)
+                fresh.load_checkpoint(path)
+                return fresh
+        else:
+            def load_fresh():
+                session.load_checkpoint(path)
+                return session
+
+        def done(loaded: Any) -> None:
+            self._session = loaded
+            self.config = getattr(loaded, "config", self.config)
+            self.checkpointLoaded.emit(path)
+            self.taskDone.emit(f"checkpoint loaded from {path}")
+
+        def errored(exc: Exception) -> None:
+            self.failed.emit(str(exc) if isinstance(exc, VaeViewerError) else f"loading {path} failed: {exc!r}")
+
+        self._launch(load_fresh, done, errored)
 
     def history(self) -> list[dict]:
         session = self._session

@@ -1,8 +1,58 @@
-"""Status bar: epoch, step, samples/s, ETA, precision and device, and a progress bar."""
+"""Status bar: epoch, step, samples/s, ETA, precision and device, and a progress bar.
+
+Transient messages are shown in a label that drops whole words to fit (" …" at the end), with
+the whole text in its tooltip: QStatusBar's own message was cut mid-word by the permanent figures.
+"""
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QWidget
+
+
+def elide_words(text: str, fits) -> str:
+    """The longest run of `text`'s leading whole words, plus " …", for which fits(s) is true.
+
+    Numbers and words are never cut in the middle (a verdict's "0.0104" stays whole).
+    """
+    if fits(text):
+        return text
+    words = text.split(" ")
+    lo, hi = 0, len(words)      # binary search on the number of words kept
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(" ".join(words[:mid]).rstrip(",;:") + " …"):
+            lo = mid
+        else:
+            hi = mid - 1
+    return (" ".join(words[:lo]).rstrip(",;:") + " …") if lo else "…"
+
+
+class WordElidingLabel(QLabel):
+    """A one-line label that drops whole words to fit, with the whole text as its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setFullText(text)
+
+    def setFullText(self, text: str) -> None:  # noqa: N802 - Qt style
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def fullText(self) -> str:  # noqa: N802 - Qt style
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        metrics = self.fontMetrics()
+        self.setText(elide_words(self._full, lambda s: metrics.horizontalAdvance(s) <= width))
 
 from vaeviewer.training import events as ev
 
@@ -21,6 +71,12 @@ class RunStatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.message = WordElidingLabel("")
+        self.message.setContentsMargins(4, 0, 4, 0)
+        self.addWidget(self.message, 1)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clearMessage)
         self.epoch = QLabel("epoch –")
         self.step = QLabel("step –")
         self.rate = QLabel("– samples/s")
@@ -37,6 +93,24 @@ class RunStatusBar(QStatusBar):
         self._epochs = 1
         self._steps = 1
         self._rate = 0.0
+
+    # ---- transient messages (QStatusBar's API, drawn by the eliding label) ------------------
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt API
+        """Show `text` (elided to the space left, whole text in the tooltip) for `timeout` ms."""
+        self.message.setFullText(text)
+        self._message_timer.stop()
+        if timeout > 0:
+            self._message_timer.start(timeout)
+        self.messageChanged.emit(text)
+
+    def clearMessage(self) -> None:  # noqa: N802 - Qt API
+        self._message_timer.stop()
+        self.message.setFullText("")
+        self.messageChanged.emit("")
+
+    def currentMessage(self) -> str:  # noqa: N802 - Qt API
+        """The whole message (the label may show it shortened)."""
+        return self.message.fullText()
 
     def run_started(self, started: ev.RunStarted) -> None:
         self._epochs = max(1, started.epochs)

@@ -1,4 +1,11 @@
-"""Trivial reconstructions a VAE must beat: the mean training frame, and PCA with K components."""
+"""Trivial reconstructions a VAE must beat: the mean training frame, PCA with K components per
+frame, and (for window models) PCA with K components per window of T frames.
+
+A window model encodes T frames into K numbers, conv2d encodes each frame into K: per-frame PCA
+with K components is the fair baseline for conv2d and a harsh one for a window model (it spends
+T*K numbers on a window). PCA over flattened windows with K components spends the same K numbers
+per window as the model does: the baseline at equal budget.
+"""
 
 from __future__ import annotations
 
@@ -76,3 +83,75 @@ def compute_baselines(
     rebuilt = mean + ((score - mean) @ axes.T) @ axes
     pca_mse = float(np.mean((score - rebuilt) ** 2))
     return mean_frame_mse, pca_mse
+
+
+# Window PCA: at most this many training windows are fitted, and at most this many float32 values
+# (windows x T*H*W) are held at once (a 10-frame 64x80 window is 51,200 values; 40M values = 160 MB).
+MAX_PCA_WINDOWS = 2000
+MAX_PCA_VALUES = 40_000_000
+
+
+def sample_windows(sequences: list[Sequence], window: int, stride: int, max_windows: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Up to `max_windows` windows of `window` frames, `stride` apart, drawn at random, as float32 rows (N, T*H*W).
+
+    Windows never cross from one sequence into another; sequences shorter than a window give none.
+    """
+    from vaeviewer.data.windows import window_starts
+
+    pairs = [(i, int(s)) for i, seq in enumerate(sequences) if len(seq) >= window
+             for s in window_starts(len(seq), window, stride)]
+    if not pairs or max_windows < 1:
+        return np.zeros((0, 0), np.float32)
+    picks = np.sort(rng.choice(len(pairs), size=min(max_windows, len(pairs)), replace=False))
+    h, w = sequences[0].frames.shape[1:3]
+    rows = np.empty((len(picks), window * h * w), np.float32)
+    for r, p in enumerate(picks.tolist()):
+        i, s = pairs[p]
+        rows[r] = frames_to_float(sequences[i].frames[s : s + window]).reshape(-1)
+    return rows
+
+
+def compute_window_pca(
+    train: list[Sequence],
+    valid: list[Sequence],
+    window: int,
+    n_components: int,
+    stride: int = 1,
+    max_windows: int = MAX_PCA_WINDOWS,
+    max_values: int = MAX_PCA_VALUES,
+    seed: int = 0,
+) -> float | None:
+    """Per-pixel MSE of PCA with `n_components` over flattened windows of `window` frames.
+
+    Fitted on (a random sample of) the training windows `stride` apart, as the model trains on
+    them; scored on the non-overlapping validation windows (each frame once, as val_mse counts
+    them), or on the training sample when there is no validation data. The per-pixel MSE is
+    comparable with the model's val_mse and with the per-frame baselines. None when no part
+    holds a whole window.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = (train or valid)[0].frames.shape[1:3] if (train or valid) else (0, 0)
+    size = window * h * w
+    if size == 0:
+        return None
+    cap = max(1, min(max_windows, max_values // size))
+    fit = sample_windows(train, window, max(1, stride), cap, rng)
+    if len(fit) == 0:
+        return None
+    mean = fit.mean(axis=0)
+    fit -= mean   # in place: the sample may be hundreds of MB
+    k = max(0, min(n_components, fit.shape[0], fit.shape[1]))
+    axes = _principal_axes(fit, k, rng)
+    del fit
+    has_valid = bool(valid) and any(len(s) >= window for s in valid)
+    score = sample_windows(valid, window, window, cap, rng) if has_valid else \
+        sample_windows(train, window, window, cap, rng)
+    if len(score) == 0:
+        return None
+    total = 0.0
+    for lo in range(0, len(score), 256):   # chunked: no second copy of the whole sample
+        part = score[lo : lo + 256] - mean
+        part -= (part @ axes.T) @ axes
+        total += float(np.einsum("ij,ij->", part, part, dtype=np.float64))
+    return total / score.size

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import numpy as np
 
 from vaeviewer.config import RunConfig
+from vaeviewer.data.windows import frames_to_float
 from vaeviewer.training import events as ev
 from vaeviewer.training.session import TrainingSession
 
@@ -77,3 +79,87 @@ def bench_session_overhead(steps: int = 60, quick: bool = False) -> dict[str, An
     keras.mixed_precision.set_global_policy("float32")
     return {"session_samples_per_s": session_rate, "fit_samples_per_s": fit_rate,
             "overhead": 1 - session_rate / fit_rate if fit_rate else None, "target": "<= 0.05"}
+
+
+def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 15, quick: bool = False) -> dict[str, Any]:
+    """Time to show a stateful window deep in a sequence, as a ratio of one forward pass.
+
+    A stateful ConvLSTM run on one demo sequence whose validation part has `frames` frames.
+    After the run (its validation kept the state checkpoints) the bench times, on one clock and
+    side by side: one forward pass of a window on the batch-1 twin, and `session.inspect` of the
+    last window and of the deepest window farthest from a checkpoint (each from the checkpoints
+    alone: the states of an earlier view are forgotten first), and the first view of the last
+    window of the training part, which has no checkpoints yet (a walk from its start, as every
+    view was before the checkpoints). The model is small (32x40 frames, filters 8,16) so the
+    bench takes about a minute on 2 cores; its checkpoint budget is scaled so that the spacing
+    is the one the default model (64x80, filters 32,64) gets with the default budget at
+    `frames` frames, so the ratios stand for the default model's.
+    """
+    from vaeviewer.models import builders, inference
+
+    repeats = 3 if quick else repeats
+    cfg = RunConfig(demo=True, demo_sequences=1, demo_frames=2 * frames, valid_fraction=0.5, frame_size=(32, 40),
+                    filters=(8, 16), inner_dim=32, latent_dim=6, variant="convlstm", window=window, stride=window,
+                    stateful=True, batch_size=4, epochs=1, steps_per_epoch=2, precision="float32",
+                    snapshot_interval_s=3600.0, restore_best=False)
+    default = builders.build_vae("convlstm", (64, 80), window=window, filters=RunConfig().filters,
+                                 inner_dim=RunConfig().inner_dim, latent_dim=RunConfig().latent_dim, stateful=True,
+                                 batch_size=1)
+    default_state = inference.state_nbytes(default)
+    n_windows = frames // window
+    spacing = max(1, math.ceil(n_windows * default_state / inference.STATE_BUDGET_BYTES))
+    del default
+
+    session = TrainingSession(cfg)
+    small = builders.build_vae("convlstm", (32, 40), window=window, filters=cfg.filters, inner_dim=cfg.inner_dim,
+                               latent_dim=cfg.latent_dim, stateful=True, batch_size=1)
+    session.state_budget_bytes = math.ceil(n_windows * inference.state_nbytes(small) / spacing)
+    del small
+    t0 = time.perf_counter()
+    session.run()
+    run_seconds = time.perf_counter() - t0
+    cache = session._state_checkpoints
+    twin = session._viewer_model()
+    seq = session.data.valid[0].frames
+    last = len(seq) // window - 1
+    used = cache.spacing("valid")
+    worst = last - (last - (used - 1)) % used if last >= used - 1 else last   # k % n == n - 1: n - 1 steps
+
+    x = frames_to_float(seq[last * window:(last + 1) * window]).reshape(1, window, *seq.shape[1:], 1)
+
+    def timed(fn) -> float:
+        cache._recent.clear()   # from the checkpoints alone, not from the previous view's walk
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    step = inference.state_step_fn(twin)
+    jobs = {"forward": lambda: session._forward(twin, x), "step": lambda: step(x).numpy(),
+            "last": lambda: session.inspect("valid", 0, last * window),
+            "worst": lambda: session.inspect("valid", 0, worst * window)}
+    for job in jobs.values():
+        job()  # traced already by the run; once more for every cache
+    # Rounds of all four side by side; the ratios are taken within a round (a shared machine's
+    # load changes between rounds) and their medians reported.
+    rounds = [{name: timed(job) for name, job in jobs.items()} for _ in range(repeats)]
+    forward = float(np.median([r["forward"] for r in rounds]))
+    view_last = float(np.median([r["last"] for r in rounds]))
+    view_worst = float(np.median([r["worst"] for r in rounds]))
+
+    def ratio(name: str) -> float:
+        return float(np.median([r[name] / r["forward"] for r in rounds]))
+    train_last = len(session.data.train[0].frames) // window - 1
+    t = time.perf_counter()
+    session.inspect("train", 0, train_last * window)
+    first_train_view = time.perf_counter() - t
+    return {
+        "frames": len(seq), "windows": last + 1, "window": window, "frame_size": [32, 40], "filters": [8, 16],
+        "checkpoint_spacing": used, "default_model_state_bytes": default_state,
+        "budget_bytes_default": inference.STATE_BUDGET_BYTES, "checkpoint_bytes_bench_model": cache.nbytes(),
+        "forward_s": forward, "view_last_s": view_last, "view_worst_s": view_worst,
+        "view_last_over_forward": ratio("last"), "view_worst_over_forward": ratio("worst"),
+        "state_step_over_forward": ratio("step"),
+        "worst_window": worst, "first_view_without_checkpoints_s": first_train_view,
+        "first_view_without_checkpoints_over_forward": first_train_view / forward,
+        "run_seconds": run_seconds, "target": "view_worst_over_forward < 3",
+    }

@@ -26,12 +26,25 @@ class RunStarted:
     epochs: int
     train_lengths: list[int] = field(default_factory=list)   # frames per training sequence
     valid_lengths: list[int] = field(default_factory=list)   # frames per validation sequence
+    intensity: Optional[tuple[float, float]] = None   # loaded values (lo, hi) stretched to 0..1 for training
+    # Where each split part comes from, so views name frames as in the file (0-based). Empty
+    # lists (older callers) mean: unknown, number frames within the part.
+    train_offsets: list[int] = field(default_factory=list)   # file frame of each part's frame 0
+    valid_offsets: list[int] = field(default_factory=list)
+    train_sources: list[int] = field(default_factory=list)   # loaded sequence (file) of each part
+    valid_sources: list[int] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)    # per loaded sequence: its name
+    source_lengths: list[int] = field(default_factory=list)  # per loaded sequence: frames in it
 
 
 @dataclass
 class Baselines:
     mean_frame_mse: float           # validation MSE of predicting the mean training frame
-    pca_mse: float                  # validation MSE of PCA with latent_dim components
+    pca_mse: float                  # validation MSE of PCA with latent_dim components per frame
+    # Window models (conv3d, convlstm): validation MSE of PCA with latent_dim components per
+    # window of `window` frames, the baseline at equal budget; None for conv2d.
+    window_pca_mse: Optional[float] = None
+    window: int = 1
 
 
 @dataclass
@@ -74,6 +87,7 @@ class Snapshot:
     timeline_sequence: Optional[np.ndarray] = None  # (M,)
     timeline_frame: Optional[np.ndarray] = None     # (M,)
     kl_per_dim: Optional[np.ndarray] = None
+    latent_total: Optional[int] = None            # windows the latent rows were sampled from
 
 
 @dataclass

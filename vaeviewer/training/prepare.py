@@ -6,8 +6,11 @@ data it has loaded (`check_fits`) before it stops a running model for it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
+
+import numpy as np
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
@@ -22,8 +25,48 @@ class PreparedData:
     frame_shape: tuple[int, int]
     train_index: Any = None      # WindowIndex (stateless)
     valid_index: Any = None      # WindowIndex, non-overlapping (stride T) so each frame counts once
-    train_streams: Any = None    # StreamPlan (stateful)
+    train_streams: Any = None    # StreamPlan (stateful): whole sequences per group, or streams
+    split: str = "time"          # the split used ("time", "sequence"; "none" without validation)
     n_sources: int = 0
+    intensity: Optional[tuple[float, float]] = None   # (lo, hi) stretched to 0..1 for training, or None
+
+
+# Data whose values span less than this share of 0..1 is stretched (intensity "auto").
+NARROW_RANGE = 0.5
+
+
+def value_range(sequences: list) -> tuple[float, float]:
+    """Smallest and largest value of the frames, in 0..1 units (uint8 read as /255), chunked."""
+    lo, hi = np.inf, -np.inf
+    for seq in sequences:
+        frames = seq.frames
+        scale = 255.0 if frames.dtype == np.uint8 else 1.0
+        for i in range(0, len(frames), 4096):
+            chunk = frames[i:i + 4096]
+            lo, hi = min(lo, float(chunk.min()) / scale), max(hi, float(chunk.max()) / scale)
+    return lo, hi
+
+
+def stretch(sequences: list, lo: float, hi: float) -> list:
+    """The sequences with values lo..hi mapped linearly to 0..1 (clipped), dtype kept.
+
+    uint8 frames stay uint8 (0..255, rounded), so memory stays a quarter of float32's.
+    """
+    out = []
+    for seq in sequences:
+        frames = seq.frames
+        if frames.dtype == np.uint8:
+            a, b = lo * 255.0, hi * 255.0
+            mapped = np.empty(frames.shape, np.uint8)
+            for i in range(0, len(frames), 4096):
+                part = (frames[i:i + 4096].astype(np.float32) - a) * (255.0 / (b - a))
+                mapped[i:i + 4096] = np.clip(np.rint(part), 0, 255)
+        else:
+            mapped = np.empty(frames.shape, np.float32)
+            for i in range(0, len(frames), 4096):
+                mapped[i:i + 4096] = np.clip((frames[i:i + 4096] - lo) / (hi - lo), 0.0, 1.0)
+        out.append(dataclasses.replace(seq, frames=mapped))
+    return out
 
 
 def load_run_sequences(cfg: RunConfig) -> list:
@@ -38,8 +81,11 @@ def load_run_sequences(cfg: RunConfig) -> list:
     return load_sequences(cfg.paths, cfg.frame_size)
 
 
-def prepare_data(cfg: RunConfig, sequences: list, note: Optional[Callable[[str], None]] = None) -> PreparedData:
-    """Split `sequences` and index their windows as `cfg` asks (indices only: cheap).
+def prepare_data(cfg: RunConfig, sequences: list, note: Optional[Callable[[str], None]] = None,
+                 rescale: bool = True) -> PreparedData:
+    """Split `sequences`, stretch dim data (cfg.intensity) and index the windows as `cfg` asks.
+
+    `rescale=False` skips the intensity stretch (a layout check only: indices, cheap).
 
     Raises:
         VaeViewerError: when the data cannot hold what the settings ask (a window longer than a
@@ -53,34 +99,97 @@ def prepare_data(cfg: RunConfig, sequences: list, note: Optional[Callable[[str],
     t_model = cfg.model_window
     # The viewer shows `cfg.window` frames even for conv2d, so every part must hold a window.
     min_frames = max(cfg.window, t_model)
-    train, valid = win.split_sequences(sequences, cfg.valid_fraction, cfg.split, min_frames=min_frames)
-    data = PreparedData(train=train, valid=valid, frame_shape=frame_shape, n_sources=len(sequences))
+    split = resolve_split(cfg, sequences)
+    train, valid = win.split_sequences(sequences, cfg.valid_fraction, split, min_frames=min_frames)
+    intensity = None
+    if rescale and cfg.intensity == "auto":
+        # Measured on a dim 16-bit clip (values 0.001..0.01): as loaded, the model ended 22 % above
+        # the mean frame's error after 3 epochs (the decoder's output starts at the clipped mean
+        # frame, 0.01, and its sigmoid barely moves down there); stretched, 17 % below PCA's.
+        lo, hi = value_range(train)
+        if hi > lo and hi - lo < NARROW_RANGE:
+            intensity = (lo, hi)
+            train, valid = stretch(train, lo, hi), stretch(valid, lo, hi)
+            if note is not None:
+                note(f"intensity: values {lo:.3g}..{hi:.3g} of the training frames stretched to 0..1 for training "
+                     "(--intensity none keeps them as loaded)")
+    data = PreparedData(train=train, valid=valid, frame_shape=frame_shape, n_sources=len(sequences),
+                        intensity=intensity, split=split if valid else "none")
     if cfg.stateful:
-        data.train_streams = win.make_streams(train, t_model, cfg.batch_size)
-        if data.train_streams.dropped_frames and note is not None:
-            note(f"stateful streams: {data.train_streams.dropped_frames} frames at the ends of sequences do not "
-                 "fill a window in every stream and are left out")
+        data.train_streams = win.make_stateful_plan(train, t_model, cfg.batch_size)
     else:
         stride = cfg.stride if cfg.uses_windows else 1
         data.train_index = win.make_windows(train, t_model, stride)
     if valid:
         data.valid_index = win.make_windows(valid, t_model, t_model)
+    # Said once the layout is known to fit, so a refused setting stays a one-line error.
+    if note is not None and valid:
+        note(describe_split(cfg, sequences, split, train, valid))
+    if note is not None and data.train_streams is not None:
+        note(data.train_streams.describe())
     return data
 
 
+def resolve_split(cfg: RunConfig, sequences: list) -> str:
+    """The split `cfg` uses on `sequences`: cfg.split, or for "auto" the one that fits (see
+    `windows.choose_split`: by time when every validation part holds two windows and 10 frames,
+    else by whole sequences)."""
+    from vaeviewer.data import windows as win
+
+    if cfg.split != "auto":
+        return cfg.split
+    return win.choose_split(sequences, cfg.valid_fraction, max(cfg.window, cfg.model_window))
+
+
+def describe_split(cfg: RunConfig, sequences: list, split: str, train: list, valid: list) -> str:
+    """The console/app line that says which split the run uses and, for auto, why."""
+    if split == "sequence":
+        text = f"split: by whole sequences, {len(train)} for training and {len(valid)} for validation"
+    else:
+        n_valid = sum(len(s) for s in valid)
+        text = (f"split: by time, the last {cfg.valid_fraction:.0%} of each sequence for validation "
+                f"({n_valid} frames in all)")
+    if cfg.split == "auto":
+        if split == "sequence":
+            from vaeviewer.data import windows as win
+
+            shortest = min(sequences, key=len)
+            n_valid = int(round(len(shortest) * cfg.valid_fraction))
+            window = max(cfg.window, cfg.model_window)
+            useful = max(win.USEFUL_VALID_WINDOWS * window, win.USEFUL_VALID_FRAMES)
+            text += (f" (auto: by time, the validation part of {shortest.name} would have {n_valid} frames, "
+                     f"fewer than {useful} (two windows of {window}, and at least {win.USEFUL_VALID_FRAMES} frames); "
+                     "--split time forces a split by time)")
+        elif len(sequences) >= 2:
+            text += " (auto; --split sequence holds out whole sequences instead)"
+        else:
+            text += " (auto)"
+    return text
+
+
 def largest_stateful_batch(cfg: RunConfig, sequences: list) -> int:
-    """The largest batch (streams per sequence) that stateful training with `cfg` fits; 0 if none."""
+    """The largest stateful batch size that fits `cfg`'s layout on `sequences`; 0 if none.
+
+    With B <= the number of training sequences every batch row is one whole sequence, so any
+    B up to that number fits; with fewer sequences each is cut into B streams of at least one
+    window, so B is at most the shortest sequence's windows. The larger of the two.
+    """
     from vaeviewer.data import windows as win
 
     try:
-        train, _ = win.split_sequences(sequences, cfg.valid_fraction, cfg.split,
+        train, _ = win.split_sequences(sequences, cfg.valid_fraction, resolve_split(cfg, sequences),
                                        min_frames=max(cfg.window, cfg.model_window))
     except VaeViewerError:
         return 0
-    return min((len(s) // cfg.model_window for s in train), default=0)
+    if not train:
+        return 0
+    per_stream = min(len(s) // cfg.model_window for s in train)
+    # Streams are used only while B > the number of sequences, so a per-stream limit at or
+    # below that number adds nothing beyond the whole-sequence layout.
+    return max(len(train), per_stream)
 
 
 def check_fits(cfg: RunConfig, sequences: list) -> None:
     """Raise VaeViewerError when `cfg` cannot train on `sequences` (validated settings, data layout)."""
     cfg.validate()
-    prepare_data(cfg, sequences)
+    prepare_data(cfg, sequences, rescale=False)

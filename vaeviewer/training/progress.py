@@ -9,6 +9,11 @@ from vaeviewer.training import events as ev
 from vaeviewer.training.verdict import HEADLINES
 
 
+# Messages that tell what the run does (the KL weight used, frames left out), not how far it is:
+# printed in a log too. The rest ("loading data", "saving checkpoint") only on a terminal.
+NOTES = ("KL weight", "stateful:", "stateful streams:", "split:", "intensity:")
+
+
 class ConsoleReporter:
     """A session listener that writes progress to stderr (stdout stays free for --json)."""
 
@@ -38,7 +43,10 @@ class ConsoleReporter:
             self._line(f"{event.config['variant']}: {event.n_train} training / {event.n_valid} validation examples, "
                        f"frames {event.frame_shape[0]}x{event.frame_shape[1]}, {event.precision} on {event.device}")
         elif isinstance(event, ev.Baselines):
-            self._line(f"baselines on validation: mean frame MSE {event.mean_frame_mse:.5f}, PCA MSE {event.pca_mse:.5f}")
+            window_pca = getattr(event, "window_pca_mse", None)
+            extra = (f", PCA per {event.window}-frame window (equal budget) {window_pca:.5f}"
+                     if window_pca is not None else "")
+            self._line(f"baselines on validation: mean frame MSE {event.mean_frame_mse:.5f}, PCA MSE {event.pca_mse:.5f}{extra}")
         elif isinstance(event, ev.BatchEnd) and self.tty:
             done = (event.step + 1) / self.steps_per_epoch
             bar = "#" * int(done * 30)
@@ -58,7 +66,7 @@ class ConsoleReporter:
                        f"{event.seconds:.1f}s{verdict}")
         elif isinstance(event, ev.RunFinished) and event.reason != "error":  # errors: the CLI prints them
             self._line(f"{event.reason}: {event.message}")
-        elif isinstance(event, ev.Message) and self.tty:
+        elif isinstance(event, ev.Message) and (self.tty or event.text.startswith(NOTES)):
             self._line(event.text)
 
     def close(self) -> None:

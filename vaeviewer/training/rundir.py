@@ -24,6 +24,35 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# What a resumed run may change: how long and how fast it trains, and what it writes besides.
+# Everything else is in the stored model or decides the data it saw (batch_size too when the
+# model is stateful: its batch size is fixed in its Input).
+RESUMABLE_SETTINGS = ("epochs", "steps_per_epoch", "min_steps_per_epoch", "batch_size", "learning_rate",
+                      "kl_warmup_epochs", "tensorboard", "restore_best", "snapshot_interval_s",
+                      "max_scatter_points", "out")
+
+
+def fixed_on_resume(stored: RunConfig, wanted: RunConfig) -> list[str]:
+    """The settings in which `wanted` differs from `stored` but which a resumed run cannot change."""
+    changeable = set(RESUMABLE_SETTINGS)
+    if stored.stateful:
+        changeable.discard("batch_size")
+    a, b = stored.to_dict(), wanted.to_dict()
+    return [name for name in a if name not in changeable and a[name] != b[name]]
+
+
+def renumber_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History rows with "epoch" counted from 1, as vaeviewer writes them now.
+
+    Run directories written before counted from 0 (their first row says epoch 0): those rows are
+    shifted by one, so a resumed run continues one numbering.
+    """
+    if rows and isinstance(rows[0], dict) and rows[0].get("epoch") == 0:
+        return [{**r, "epoch": r["epoch"] + 1} if isinstance(r, dict) and isinstance(r.get("epoch"), int)
+                and not isinstance(r.get("epoch"), bool) else r for r in rows]
+    return rows
+
+
 class RunDirectory:
     """One training run on disk. Every write replaces a whole file atomically."""
 
@@ -38,6 +67,10 @@ class RunDirectory:
             raise VaeViewerError(f"{self.path}: cannot create the run directory ({exc.strerror})") from None
         if not self.path.is_dir():
             raise VaeViewerError(f"{self.path}: exists and is not a directory; choose another --out")
+
+    def holds_run(self) -> bool:
+        """True when the folder already holds a run (its config.json)."""
+        return (self.path / CONFIG).is_file()
 
     def write_config(self, config: RunConfig) -> None:
         atomic_write_text(self.path / CONFIG, config.to_json())
@@ -54,6 +87,7 @@ class RunDirectory:
             raise VaeViewerError(f"{file}: {exc}") from None
 
     def write_history(self, rows: list[dict[str, Any]]) -> None:
+        """One JSON line per epoch; "epoch" counts from 1."""
         text = "".join(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n" for row in rows)
         atomic_write_text(self.path / HISTORY, text)
 
@@ -69,7 +103,7 @@ class RunDirectory:
                 rows.append(json.loads(line))
             except json.JSONDecodeError:
                 raise VaeViewerError(f"{file}: line {n} is not valid JSON; the history is damaged") from None
-        return rows
+        return renumber_history(rows)
 
     @property
     def last_model(self) -> Path:
