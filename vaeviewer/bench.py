@@ -6,13 +6,21 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-PARTS = ("windows", "models", "session", "views", "gui")
+PARTS = ("windows", "data", "models", "session", "views", "gui")
 
 
 def _windows(quick: bool) -> dict[str, Any]:
     from vaeviewer.data.bench import bench_windows
 
     return bench_windows(max_batches=150) if quick else bench_windows()
+
+
+def _data(quick: bool) -> dict[str, Any]:
+    from vaeviewer.data.bench import bench_video_load
+
+    # a 10,000-frame 768x576 video (about 150 MB, generated once into the temp folder and kept);
+    # --quick: 1,000 frames, best of three
+    return bench_video_load(n_frames=1000, repeats=3) if quick else bench_video_load(n_frames=10000, repeats=2)
 
 
 def _models(quick: bool) -> dict[str, Any]:
@@ -48,7 +56,7 @@ def _gui(quick: bool) -> dict[str, Any]:
     return bench_gui(seconds=8 if quick else 20)
 
 
-RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "models": _models, "session": _session, "views": _views,
+RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "data": _data, "models": _models, "session": _session, "views": _views,
                                                    "gui": _gui}
 
 

@@ -96,7 +96,7 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print one JSON object")
 
     b = sub.add_parser("bench", help="measure speed and memory; prints JSON")
-    b.add_argument("--only", type=str, default=None, help="comma list of: windows, models, session, gui, views")
+    b.add_argument("--only", type=str, default=None, help="comma list of: windows, data, models, session, gui, views")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier figures)")
     return parser
 
@@ -319,8 +319,10 @@ def _cmd_inspect(a: argparse.Namespace) -> int:
         sequences = demo_sequences(frame_size=size)
     else:
         from vaeviewer.data.sources import load_sequences
+        from vaeviewer.training.progress import LoadProgress
 
-        sequences = load_sequences(a.paths, parse_frame_size(a.frame_size))
+        with LoadProgress() as progress:  # a bar on a terminal when loading takes over a second
+            sequences = load_sequences(a.paths, parse_frame_size(a.frame_size), progress=progress)
     window = a.window
     stride = a.stride if a.stride is not None else (1 if window else None)
     info = describe(sequences, window, stride)

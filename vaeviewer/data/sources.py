@@ -13,6 +13,7 @@ floats outside [0, 1] rescaled) is described in ``vaeviewer.data.convert``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence as _SequenceABC
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,13 +67,13 @@ def _check_frame_size(frame_size) -> tuple[int, int] | None:
     return (h, w)
 
 
-def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray, str]]:
+def _load_path(path: Path, frame_size, progress=None) -> list[tuple[str, np.ndarray, str]]:
     if not path.exists():
         raise VaeViewerError(f"{path}: no such file or folder")
     ext = path.suffix.lower()
     try:
         if path.is_dir():
-            return media.load_folder(path, frame_size)
+            return media.load_folder(path, frame_size, progress)
         if ext == ".npy":
             return arrays.load_npy(path, frame_size)
         if ext == ".npz":
@@ -80,9 +81,9 @@ def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray, str]]:
         if ext in TIFF_EXTS:
             return arrays.load_tiff(path, frame_size)
         if ext in IMAGE_FILE_EXTS:
-            return media.load_image_file(path, frame_size)
+            return media.load_image_file(path, frame_size, progress)
         if ext in media.VIDEO_EXTS:
-            return media.load_video(path, frame_size)
+            return media.load_video(path, frame_size, progress)
     except PermissionError:
         raise VaeViewerError(f"{path}: permission denied; check the file's read permission") from None
     except MemoryError:
@@ -96,12 +97,19 @@ def _load_path(path: Path, frame_size) -> list[tuple[str, np.ndarray, str]]:
 def load_sequences(
     paths: _SequenceABC[str | Path] | str | Path,
     frame_size: tuple[int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Sequence]:
     """Load every path as one or more sequences, all with the same frame size.
 
     Args:
         paths: files or folders; a single path is accepted too.
-        frame_size: (H, W) to resize every frame to, or None to keep the native size.
+        frame_size: (H, W) to resize every frame to, or None to keep the native size. Video is
+            scaled by ffmpeg (area average), other sources by Pillow (antialiased bilinear).
+        progress: optional callable(done_frames, total_frames) for a progress bar: called about
+            ten times a second while a video, image folder or GIF loads, and once when it is done;
+            the counts are those of the file being read (they start again at 0 for each file;
+            total_frames is 0 when the file does not say). Arrays (.npy, .npz, TIFF) do not
+            report. To cancel, raise from it: the exception propagates and ffmpeg is stopped.
 
     Returns:
         The sequences in path order, ``source_index`` = position in the list, ``offset`` 0.
@@ -118,7 +126,7 @@ def load_sequences(
     loaded: list[tuple] = []   # (name, frames, source note)
     origin: list[str] = []
     for p in paths:
-        got = _load_path(Path(p).expanduser(), frame_size)
+        got = _load_path(Path(p).expanduser(), frame_size, progress)
         loaded.extend(got)
         origin.extend([str(p)] * len(got))
     shapes = {tuple(item[1].shape[1:]) for item in loaded}

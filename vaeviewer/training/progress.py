@@ -73,3 +73,50 @@ class ConsoleReporter:
         if self._bar_open:
             self.stream.write("\n")
             self._bar_open = False
+
+
+class LoadProgress:
+    """A ``progress(done_frames, total_frames)`` callback for ``load_sequences`` that draws a bar
+    on a terminal once loading has taken ``after_s`` seconds (short loads print nothing, and
+    neither does a stream that is not a terminal). Use it as a context manager, or call close(),
+    so that the line is ended before anything else is printed.
+    """
+
+    def __init__(self, stream: Optional[TextIO] = None, after_s: float = 1.0, label: str = "loading"):
+        import time
+
+        self._clock = time.monotonic
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.after_s = after_s
+        self.label = label
+        self.t0 = self._clock()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        seconds = self._clock() - self.t0
+        if not self.shown and seconds < self.after_s:
+            return
+        if total > 0:
+            part = min(1.0, done / total)
+            bar = "#" * int(part * 30)
+            text = f"\r{self.label} [{bar:<30}] {done}/{total} frames  {seconds:4.0f}s"
+        else:
+            text = f"\r{self.label}: {done} frames  {seconds:4.0f}s"
+        self.stream.write(text + "  ")  # the spaces wipe the end of a longer line before
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+    def __enter__(self) -> "LoadProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
