@@ -116,7 +116,7 @@ def test_fewer_sequences_than_the_batch_keep_streams():
     a = walk(plan, seqs)
     b = walk(plan, seqs, np.random.default_rng(3))
     assert all(ra == rb and np.array_equal(x, y) for (ra, x), (rb, y) in zip(a, b))
-    with pytest.raises(VaeViewerError, match="give at least 4 sequences"):
+    with pytest.raises(VaeViewerError, match="give at least 4 training sequences"):
         make_stateful_plan(tagged([40, 12]), 5, 4)
 
 

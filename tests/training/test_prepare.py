@@ -60,3 +60,24 @@ def test_stateful_layout_check_and_the_batch_that_fits():
         check_fits(cfg, seqs)
     assert largest_stateful_batch(cfg, seqs) == 7
     check_fits(cfg.replace(batch_size=7), seqs)
+
+
+def test_a_run_resumes_from_another_folder(tmp_path, monkeypatch):
+    # Data and run directory given relative to where the run started.
+    import json
+
+    np.save(tmp_path / "clip.npy", np.random.default_rng(0).random((60, 16, 20)).astype(np.float32))
+    monkeypatch.chdir(tmp_path)
+    cfg = tiny_config(demo=False, paths=["clip.npy"], epochs=1, out="run")
+    TrainingSession(cfg).run()
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert stored["paths"] == [str(tmp_path / "clip.npy")] and stored["out"] == str(tmp_path / "run")
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    from vaeviewer.cli import main
+
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--steps-per-epoch", "2"]) == 0
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert stored["epochs"] == 2 and stored["out"] == str(tmp_path / "run")
+    assert not any(elsewhere.iterdir())

@@ -377,11 +377,14 @@ def make_streams(sequences: list[Sequence], window: int, batch_size: int) -> Str
         n = len(seq)
         k = n // (batch_size * window)
         if k < 1:
-            max_b = n // window
+            # With at least B training sequences each batch row is a whole sequence, so a batch
+            # of up to the number of training sequences fits as well as up to n // T streams.
+            max_b = max(n // window, len(sequences) if len(sequences) > 1 else 0)
             fix = (f"use a batch size of at most {max_b} or a smaller window" if max_b >= 1
                    else f"use a window of at most {n} frames")
             if len(sequences) > 1:
-                fix += f", or give at least {batch_size} sequences (then each batch row is one whole sequence)"
+                fix += (f", or give at least {batch_size} training sequences (there are {len(sequences)} after "
+                        "the validation split; then each batch row is one whole sequence)")
             raise VaeViewerError(
                 f"sequence {seq.name} has {n} frames, too few for stateful training with "
                 f"{batch_size} streams of at least one window of {window} frames "

@@ -173,7 +173,13 @@ class DataPanel(QWidget):
         """Name the loaded data and show its summary (blank before anything has loaded)."""
         if self.loaded_config is not None:
             self.source.setText(_source_text(self.loaded_config))
-        self.summary.setText(self._summary_text)
+        note = getattr(self, "_run_note", "")
+        self.summary.setText(self._summary_text + (f"\n{note}" if note else ""))
+
+    def set_run_note(self, text: str) -> None:
+        """A line about what the current run does to the data (e.g. the intensity stretch)."""
+        self._run_note = text
+        self._show_loaded()
 
     def _on_error(self, key: tuple, exc: Exception) -> None:
         if sip.isdeleted(self) or sip.isdeleted(self.summary):

@@ -158,6 +158,10 @@ class FrameStrips(QWidget):
         # which are cut off at the ends of the slider).
         self.contrast.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
         self.contrast.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        # The end boxes size themselves for the range's first values; dim data (7.3e-05) needs more.
+        for end in (getattr(self.contrast, "_min_label", None), getattr(self.contrast, "_max_label", None)):
+            if end is not None:
+                end.setMinimumWidth(80)
         self.auto_error = QCheckBox("auto")
         self.auto_error.setChecked(True)
         self.auto_error.setToolTip("|error| range follows the errors (1-2-5 steps, changed only when they "

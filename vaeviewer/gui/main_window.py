@@ -413,6 +413,9 @@ class MainWindow(QMainWindow):
         if limits is not None and intensity:
             lo, hi = intensity
             limits = tuple((v - lo) / (hi - lo) for v in limits)
+        self.data_panel.set_run_note(
+            f"training stretches values {intensity[0]:.3g} … {intensity[1]:.3g} to 0 … 1 (intensity auto); "
+            "the frame strips show the stretched values" if intensity else "")
         self.strips.set_data_contrast(limits=limits)
 
     def _on_previous_restored(self, config: RunConfig) -> None:

@@ -433,12 +433,15 @@ def _percent(ratio: Optional[float]) -> str:
 
 def table_row(row: dict[str, Any]) -> str:
     """One line of the printed table."""
-    from vaeviewer.training.verdict import HEADLINES
+    from vaeviewer.training.verdict import COLLAPSED_KL, HEADLINES
 
     def num(value: Optional[float], fmt: str) -> str:
         return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
     verdict = HEADLINES.get(row["verdict"], row["verdict"])
+    kl = row.get("val_kl")
+    if row["verdict"] == "mean_frame" and kl is not None and math.isfinite(kl) and kl < COLLAPSED_KL:
+        verdict += " (latent collapsed)"
     if row.get("beats_equal_budget") is not None and row["window"] > 1:
         verdict += "; beats window PCA" if row["beats_equal_budget"] else "; not window PCA"
     if row.get("budget_limited"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 import math
 from pathlib import Path
@@ -38,6 +40,8 @@ def fixed_on_resume(stored: RunConfig, wanted: RunConfig) -> list[str]:
     if stored.stateful:
         changeable.discard("batch_size")
     a, b = stored.to_dict(), wanted.to_dict()
+    a["paths"] = [os.path.abspath(p) for p in a.get("paths", [])]
+    b["paths"] = [os.path.abspath(p) for p in b.get("paths", [])]
     return [name for name in a if name not in changeable and a[name] != b[name]]
 
 
@@ -73,7 +77,14 @@ class RunDirectory:
         return (self.path / CONFIG).is_file()
 
     def write_config(self, config: RunConfig) -> None:
-        atomic_write_text(self.path / CONFIG, config.to_json())
+        """Store the run's settings with absolute data paths and run directory.
+
+        A run resumed, or its config.json reused with --config, from another folder must still
+        find its data and name its own directory (not a path relative to wherever it started).
+        """
+        stored = config.replace(paths=[os.path.abspath(p) for p in config.paths],
+                                out=os.path.abspath(config.out) if config.out else config.out)
+        atomic_write_text(self.path / CONFIG, stored.to_json())
 
     def read_config(self) -> RunConfig:
         file = self.path / CONFIG

@@ -125,7 +125,8 @@ def assess(
     if at_mean or (empty and val_mse >= pca_mse):
         kind = MEAN_FRAME
         if at_mean:
-            text = f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g})"
+            text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}, within "
+                    f"{MEAN_FRAME_TOLERANCE:.0%} of it)")
         else:
             text = (f"Latent unused (KL {val_kl:.2g} nats per sample): val MSE {val_mse:.4g}, close to the "
                     f"mean frame's {mean_frame_mse:.4g} and above PCA's {pca_mse:.4g}")
