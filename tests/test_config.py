@@ -60,3 +60,13 @@ def test_frame_size_parsing():
     for bad in ("64", "ax80", "2x2", "64x80x3"):
         with pytest.raises(VaeViewerError, match="frame size"):
             parse_frame_size(bad)
+
+
+def test_unknown_settings_are_all_named_with_the_setting_meant():
+    from vaeviewer.errors import VaeViewerError
+
+    with pytest.raises(VaeViewerError) as err:
+        RunConfig.from_dict({"lr": 0.1, "windw": 4, "zzz": 1}, "s.json")
+    text = str(err.value)
+    assert "'lr' (did you mean learning_rate?)" in text and "'windw' (did you mean window?)" in text
+    assert "'zzz'" in text and "max_scatter_points" not in text   # no list of every known key

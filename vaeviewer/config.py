@@ -34,6 +34,21 @@ def parse_frame_size(text: str | None) -> tuple[int, int] | None:
     return (h, w)
 
 
+# Command-line spellings that differ from the setting's name.
+_FLAG_NAMES = {"lr": "learning_rate", "kl_warmup": "kl_warmup_epochs", "config": None, "resume": None}
+
+
+def _near_miss(key: str, known) -> str:
+    """'key' with the setting it probably meant ('lr (did you mean learning_rate?)'), else just 'key'."""
+    import difflib
+
+    guess = _FLAG_NAMES.get(key.replace("-", "_")) if key.replace("-", "_") in _FLAG_NAMES else None
+    if guess is None:
+        close = difflib.get_close_matches(key.replace("-", "_"), list(known), n=1, cutoff=0.6)
+        guess = close[0] if close else None
+    return f"{key!r} (did you mean {guess}?)" if guess else repr(key)
+
+
 @dataclass
 class RunConfig:
     """All settings of one run. `validate()` raises VaeViewerError naming the bad setting."""
@@ -183,7 +198,7 @@ class RunConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise VaeViewerError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise VaeViewerError(f"{source}: unknown setting(s) " + "; ".join(_near_miss(k, known) for k in unknown))
         kwargs = dict(data)
         try:
             if kwargs.get("frame_size") is not None:

@@ -120,8 +120,13 @@ class RunStatusBar(QStatusBar):
         self.epoch.setText(f"epoch 1/{self._epochs}")
         self.step.setText(f"step 0/{self._steps}")
         self.device.setText(f"{started.precision} · {started.device}")
-        self.device.setToolTip(f"{started.n_train} training and {started.n_valid} validation examples, "
-                               f"{started.steps_per_epoch} steps per epoch")
+        cfg = started.config or {}
+        windowed = cfg.get("variant") in ("conv3d", "convlstm")
+        train_how = ("stateful streams" if cfg.get("stateful") else
+                     f"windows every {cfg.get('stride', 1)} frame(s)") if windowed else "frames"
+        valid_how = "non-overlapping windows, each frame counted once" if windowed else "frames"
+        self.device.setToolTip(f"{started.n_train} training examples ({train_how}) and {started.n_valid} "
+                               f"validation examples ({valid_how}), {started.steps_per_epoch} steps per epoch")
 
     def batches(self, batches: list[ev.BatchEnd]) -> None:
         if not batches:
