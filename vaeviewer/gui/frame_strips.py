@@ -108,9 +108,8 @@ def _decimals(span: float) -> int:
 def side_by_side(frames: np.ndarray, gap: int = GAP) -> np.ndarray:
     """(T, H, W) -> (H, T*W + (T-1)*gap) float32, C-contiguous, 0 in the gaps.
 
-    Not NaN: pyqtgraph 0.14 draws float images holding NaN through a transparent-pixel path
-    that crashed the process (segfault in ImageItem.paint, reproduced in the test suite). The
-    gaps are covered by the strips' gap mask instead.
+    Not NaN: that keeps pyqtgraph 0.14 off its transparent-pixel path for float images (which
+    copies the image to RGBA on every render); the gaps are covered by the strips' gap mask.
     """
     frames = np.asarray(frames, dtype=np.float32)
     t, h, w = frames.shape
@@ -631,8 +630,12 @@ class FrameStrips(QWidget):
     def enlarge(self, column: int) -> QDialog:
         """Open (or reuse) a window showing frame `column` of the window large."""
         snap = self.snapshot
-        if self._dialog is None:
-            self._dialog = FrameDialog(self)
+        if self._dialog is not None:
+            # A fresh dialog each time: a closed one given new images and shown again crashed in
+            # QPainter::drawImage (pyqtgraph 0.14, reproduced in the test suite).
+            self._dialog.close()
+            self._dialog.deleteLater()
+        self._dialog = FrameDialog(self)
         self._dialog.show_frame(snap, column, self.levels, self.error_levels, self.frame_names)
         self._dialog.show()
         self._dialog.raise_()
