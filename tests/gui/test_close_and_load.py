@@ -74,3 +74,8 @@ def test_checkpoint_loads_in_a_fresh_window(qtbot, real_window, tmp_path):  # no
     assert w.loss_plot.epoch_data().shape[0] == 0 and w.loss_plot.verdict.text() == ""
     qtbot.waitUntil(lambda: w.strips.snapshot is not None and w.scatter.latents is not None, timeout=60000)
     assert len(w.strips.snapshot.inputs) == 5
+    # The views are laid out for the loaded run's data: another sequence can be asked for.
+    assert len(w.strips.lengths["valid"]) == 2
+    with qtbot.waitSignal(w.controller.snapshot, timeout=60000) as sig:
+        w.strips.select("valid", 1, 5)
+    assert (sig.args[0].sequence, sig.args[0].start) == (1, 5)

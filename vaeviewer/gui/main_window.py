@@ -420,7 +420,8 @@ class MainWindow(QMainWindow):
 
     def _on_previous_restored(self, config: RunConfig) -> None:
         """A new run failed before training: the model shown is still the previous one; say so."""
-        self._restart_config = None
+        if self._restart_config is not None:
+            return   # a restart the user confirmed follows (runningChanged starts it)
         if config is not None:
             self.config = config
             self.controls.set_config(config)
@@ -541,7 +542,7 @@ class MainWindow(QMainWindow):
         if cfg is not None:
             self.config = cfg
             self.controls.set_config(cfg)
-        self.loss_plot.begin_run(_loaded_model_started(cfg))
+        # The session sent a RunStarted for the loaded model first: views laid out, curves cleared.
         self.history = []
         self._model_saved = True   # it is on disk already
         name = Path(path).name
@@ -648,13 +649,6 @@ class MainWindow(QMainWindow):
         if path and not path.endswith(".keras"):
             path += ".keras"
         return path or None
-
-
-def _loaded_model_started(cfg: Optional[RunConfig]) -> ev.RunStarted:
-    """A RunStarted that clears the loss plot for a loaded model (no run, no curves)."""
-    return ev.RunStarted(config=cfg.to_dict() if cfg else {}, device="", precision="", n_sequences=0,
-                         frame_shape=(0, 0), n_train=0, n_valid=0, steps_per_epoch=1, epochs=1,
-                         train_lengths=[], valid_lengths=[])
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -177,22 +177,21 @@ class RunController(QObject):
         if self.running:
             self.failed.emit("stop the run before loading a checkpoint")
             return
-        session = self._session
-        if session is None:
-            if config is None:
-                self.failed.emit("choose data before loading a checkpoint")
-                return
+        if config is None:
+            self.failed.emit("choose data before loading a checkpoint")
+            return
 
-            def load_fresh():
-                fresh = self._factory(config, self._forward, sequences)
-                fresh.load_checkpoint(path)
-                return fresh
-        else:
-            def load_fresh():
-                session.load_checkpoint(path)
-                return session
+        def load_fresh():
+            # Always a new session: it takes the checkpoint's architecture and the data loaded
+            # now, whatever an earlier run in this window was.
+            fresh = self._factory(config, self._forward, sequences)
+            fresh.load_checkpoint(path)
+            return fresh
 
         def done(loaded: Any) -> None:
+            if self.running:   # a run was started while the checkpoint loaded: it owns the views
+                self.failed.emit(f"a run started while {path} was loading; the checkpoint was not opened")
+                return
             self._session = loaded
             self.config = getattr(loaded, "config", self.config)
             self.checkpointLoaded.emit(path)

@@ -180,31 +180,7 @@ class TrainingSession:
         steps = self._steps_per_epoch()
         d = self.data
         self._selected = ("valid", 0, 0) if d.valid else ("train", 0, 0)
-        self._emit(
-            ev.RunStarted(
-                config=cfg.to_dict(),
-                device=self.device,
-                precision=self.precision,
-                n_sequences=d.n_sources,
-                frame_shape=d.frame_shape,
-                n_train=self._n_train_examples(),
-                n_valid=len(d.valid_index) if d.valid_index is not None else 0,
-                steps_per_epoch=steps,
-                epochs=cfg.epochs,
-                intensity=d.intensity,
-                train_lengths=[len(s) for s in d.train],
-                valid_lengths=[len(s) for s in d.valid],
-                # Where each part sits in its file, so the views name frames as the file does.
-                train_offsets=[int(s.offset) for s in d.train],
-                valid_offsets=[int(s.offset) for s in d.valid],
-                train_sources=[int(s.source_index) for s in d.train],
-                valid_sources=[int(s.source_index) for s in d.valid],
-                source_names=[next((s.name for s in d.train + d.valid if s.source_index == i), "")
-                              for i in range(d.n_sources)],
-                source_lengths=[max((s.offset + len(s) for s in d.train + d.valid if s.source_index == i), default=0)
-                                for i in range(d.n_sources)],
-            )
-        )
+        self._emit(self.started_event(steps))
 
         if cfg.beta_scale == "data":
             self._emit(ev.Message(f"KL weight {self.model.beta:.4g} = beta {cfg.beta:g} x the training frames' "
@@ -858,9 +834,39 @@ class TrainingSession:
         self._weights_version += 1
         self._twin = None
         self._forward_cache.clear()
+        self._selected = ("valid", 0, 0) if self.data.valid else ("train", 0, 0)
+        self._emit(self.started_event(self._steps_per_epoch()))   # the views lay out for this model
         snapshot = self.full_snapshot()
         if snapshot is not None:
             self._emit(snapshot)
+
+    def started_event(self, steps: int) -> ev.RunStarted:
+        """What the views need to know of this run's data and settings (sent at the start, and
+        after a checkpoint load so the views lay themselves out for the loaded model)."""
+        cfg, d = self.config, self.data
+        return ev.RunStarted(
+            config=cfg.to_dict(),
+            device=self.device,
+            precision=self.precision,
+            n_sequences=d.n_sources,
+            frame_shape=d.frame_shape,
+            n_train=self._n_train_examples(),
+            n_valid=len(d.valid_index) if d.valid_index is not None else 0,
+            steps_per_epoch=steps,
+            epochs=cfg.epochs,
+            intensity=d.intensity,
+            train_lengths=[len(s) for s in d.train],
+            valid_lengths=[len(s) for s in d.valid],
+            # Where each part sits in its file, so the views name frames as the file does.
+            train_offsets=[int(s.offset) for s in d.train],
+            valid_offsets=[int(s.offset) for s in d.valid],
+            train_sources=[int(s.source_index) for s in d.train],
+            valid_sources=[int(s.source_index) for s in d.valid],
+            source_names=[next((s.name for s in d.train + d.valid if s.source_index == i), "")
+                          for i in range(d.n_sources)],
+            source_lengths=[max((s.offset + len(s) for s in d.train + d.valid if s.source_index == i), default=0)
+                            for i in range(d.n_sources)],
+        )
 
     def _verdict(self, row: dict[str, Any]):
         """The verdict on `row`'s validation MSE, with this run's history so far (see verdict.py)."""
