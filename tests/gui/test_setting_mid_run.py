@@ -43,6 +43,10 @@ def test_stateful_on_short_data_gets_a_batch_that_fits(qtbot, real_window):  # n
     # 30 training frames per sequence, windows of 4: at most 7 streams of whole windows.
     assert w.controls.batch_size.value() == 7
     assert "batch size set to 7" in w.status.currentMessage()
+    w.controls.stateful.setChecked(False)       # the lowered batch was for stateful only
+    assert w.controls.batch_size.value() == 64
+    w.controls.stateful.setChecked(True)
+    assert w.controls.batch_size.value() == 7
     with qtbot.waitSignal(w.controller.runFinished, timeout=120000) as done:
         assert w.start_run()
     assert done.args[0].reason == "completed", done.args[0].message

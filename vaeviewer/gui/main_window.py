@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
                 raise
             fitted = cfg.replace(batch_size=best)
             check_fits(fitted, sequences)
+        self._batch_before_fit = cfg.batch_size   # given back when stateful is turned off
         self.controls.set_config(fitted)
         self.status.showMessage(f"batch size set to {best}: the largest that fits stateful training on this data "
                                 f"(each batch row is a whole sequence, or a stream of whole {cfg.model_window}-frame windows)", 15000)
@@ -336,6 +337,14 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         if not self.controller.running:
+            before = getattr(self, "_batch_before_fit", None)
+            if name == "batch_size":
+                self._batch_before_fit = None   # the user's own choice now
+            elif before is not None and not self.current_config().stateful:
+                self._batch_before_fit = None
+                self.controls.set_config(self.current_config().replace(batch_size=before))
+                self.status.showMessage(f"batch size back to {before} (stateful off)", 8000)
+                return
             if name in ("stateful", "window", "batch_size", "variant"):
                 try:  # say at once when the data cannot hold the new setting (and fit the batch)
                     self._fit_to_data(self.current_config())
