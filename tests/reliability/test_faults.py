@@ -217,18 +217,23 @@ def test_an_interrupted_checkpoint_write_keeps_the_previous_file(tmp_path, monke
     assert load_model(target) is not None
 
 
-def test_nan_in_the_first_step_leaves_no_checkpoint_and_says_so(tmp_path):
-    run_dir = tmp_path / "run"
+def run_with_bad_losses(cfg, loss: float) -> tuple[dict, list]:
+    """Run `cfg` with every training step reporting `loss` (NaN or inf) from the first one."""
     got = []
 
     def listener(event):
         got.append(event)
         if isinstance(event, ev.RunStarted):
             real = session.model.train_on_batch
-            session.model.train_on_batch = lambda x, **kw: {**real(x, **kw), "loss": float("inf")}
+            session.model.train_on_batch = lambda x, **kw: {**real(x, **kw), "loss": loss}
 
-    session = TrainingSession(tiny_config(epochs=2, out=str(run_dir)), listener)
-    result = run_in_thread(session)
+    session = TrainingSession(cfg, listener)
+    return run_in_thread(session), got
+
+
+def test_nan_in_the_first_step_leaves_no_checkpoint_and_says_so(tmp_path):
+    run_dir = tmp_path / "run"
+    result, got = run_with_bad_losses(tiny_config(epochs=2, out=str(run_dir)), float("inf"))
     assert "error" not in result
     done = finished(got)
     assert done.reason == "diverged" and "epoch 1, step 1" in done.message and "learning rate" in done.message
@@ -238,16 +243,7 @@ def test_nan_in_the_first_step_leaves_no_checkpoint_and_says_so(tmp_path):
 
 
 def test_divergence_under_mixed_precision_suggests_float32(tmp_path):
-    got = []
-
-    def listener(event):
-        got.append(event)
-        if isinstance(event, ev.RunStarted):
-            real = session.model.train_on_batch
-            session.model.train_on_batch = lambda x, **kw: {**real(x, **kw), "loss": float("nan")}
-
-    session = TrainingSession(tiny_config(epochs=1, precision="bfloat16"), listener)
-    run_in_thread(session)
+    _result, got = run_with_bad_losses(tiny_config(epochs=1, precision="bfloat16"), float("nan"))
     done = finished(got)
     assert done.reason == "diverged" and "mixed_bfloat16" in done.message
     assert "--precision float32" in done.message

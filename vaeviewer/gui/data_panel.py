@@ -35,14 +35,10 @@ def data_key(config: RunConfig) -> tuple:
 
 def load_for_config(config: RunConfig) -> list:
     """The sequences a config names (demo or files); raises VaeViewerError for bad data."""
-    if config.paths:
-        from vaeviewer.data.sources import load_sequences
+    from vaeviewer.training.prepare import load_run_sequences
 
-        return load_sequences(config.paths, config.frame_size)
-    from vaeviewer.data.demo import demo_sequences
-
-    return demo_sequences(config.demo_sequences, config.demo_frames,
-                          frame_size=config.frame_size or (64, 80), seed=config.seed)
+    # The session's own loader, so the app and a run read the same data the same way.
+    return load_run_sequences(config.replace(demo=not config.paths))
 
 
 def _source_text(config: RunConfig) -> str:
