@@ -137,12 +137,14 @@ def test_run_directory_replaced_by_a_file_mid_run(tmp_path):
     assert "Traceback" not in done.message
 
 
-def test_stop_pressed_during_validation(tmp_path):
+def test_stop_pressed_during_validation(tmp_path, monkeypatch):
+    from vaeviewer.models import inference
+
     run_dir = tmp_path / "run"
     got = []
     state = {"validating": False, "stopped_in_validation": False}
     session = TrainingSession(tiny_config(epochs=3, out=str(run_dir)), got.append)
-    real_validate, real_forward = session._validate, session._forward
+    real_validate, real_forward = session._validate, inference.forward
 
     def validate(*a, **kw):
         state["validating"] = True
@@ -158,7 +160,8 @@ def test_stop_pressed_during_validation(tmp_path):
             state["stopped_in_validation"] = True
         return real_forward(model, x)
 
-    session._validate, session._forward = validate, forward
+    session._validate = validate
+    monkeypatch.setattr(inference, "forward", forward)
     result = run_in_thread(session)
     assert state["stopped_in_validation"]
     assert "error" not in result, result.get("error")

@@ -77,11 +77,11 @@ def test_each_variant_trains_and_reports(changes):
 
 
 def test_stateful_walk_resets_at_each_sequence(monkeypatch):
-    from vaeviewer.models import builders
+    from vaeviewer.models import inference
 
     resets = []
-    real = builders.reset_states
-    monkeypatch.setattr(builders, "reset_states", lambda m: (resets.append(1), real(m)))
+    real = inference.reset_states
+    monkeypatch.setattr(inference, "reset_states", lambda m: (resets.append(1), real(m)))
     cfg = tiny_config(variant="convlstm", window=4, stride=4, stateful=True, batch_size=2, epochs=1, steps_per_epoch=None)
     session, _, got = run_collect(cfg)
     plan = session.data.train_streams

@@ -62,19 +62,19 @@ def test_moving_mnist_layout_end_to_end_from_the_command_line(tmp_path, capsys):
 
 
 def test_the_run_reports_its_layout_and_resets_exactly_at_group_starts(monkeypatch):
-    from vaeviewer.models import builders
+    from vaeviewer.models import inference
 
     log = []
     session = TrainingSession(stateful_cfg(valid_fraction=0.25), lambda e: log.append(e),
                               sequences=as_sequences(clips(n=14)))
-    real = builders.reset_states
+    real = inference.reset_states
 
     def reset(model):
         if model is session.model:
             log.append("reset")
         real(model)
 
-    monkeypatch.setattr(builders, "reset_states", reset)
+    monkeypatch.setattr(inference, "reset_states", reset)
     summary = session.run()
     # 14 clips, 4 for validation: 10 for training, 2 groups of 4, 2 clips sit out each pass
     assert summary["split"] == "sequence" and summary["stateful_layout"] == "sequences"
@@ -101,13 +101,13 @@ def test_group_pass_latents_equal_the_batch_one_twin_walking_each_sequence():
     assert plan.layout == "sequences" and len(plan.groups) == 2
     z_group = {}
     for gi, group in enumerate(plan.groups):
-        builders.reset_states(model)
+        inference.reset_states(model)
         for k in range(group.n_batches):
             x = np.stack([frames_to_float(seqs[s].frames[a:a + T]) for s, a in zip(group.sequence, group.starts[:, k])])
             z = np.asarray(model.encoder(x[..., None], training=False)[0])
             for j, s in enumerate(group.sequence.tolist()):
                 z_group.setdefault(s, []).append(z[j])
-    builders.reset_states(model)
+    inference.reset_states(model)
     assert sorted(z_group) == list(range(8))
     for s, zs in z_group.items():
         n = len(zs)

@@ -64,7 +64,7 @@ def session():
 def test_view_from_checkpoints_equals_a_full_walk(session):
     frames = session.data.valid[0].frames
     last = len(frames) // T - 1
-    cache = session._state_checkpoints
+    cache = session.inspector.state_checkpoints
     assert cache is not None and cache.spacing("valid") >= 3, "the budget forces spacing > 1"
     for k in (0, 1, last - 1, last):
         snap = session.inspect("valid", 0, k * T)
@@ -72,24 +72,24 @@ def test_view_from_checkpoints_equals_a_full_walk(session):
         z_ref, recon_ref = full_walk(session.model, frames, k)
         np.testing.assert_allclose(snap.reconstruction, recon_ref[..., 0], rtol=1e-4, atol=1e-5)
         # The latents through the same checkpoints.
-        twin = session._viewer_model()
+        twin = session.inspector.viewer_model()
 
         def window_at(j):
             return frames_to_float(frames[j * T:(j + 1) * T]).reshape(1, T, *frames.shape[1:], 1)
 
-        z, _, _ = inference.walk_to_window(twin, window_at, k, session._forward, cache, "valid", 0)
+        z, _, _ = inference.walk_to_window(twin, window_at, k, inference.forward, cache, "valid", 0)
         np.testing.assert_allclose(z[0], z_ref, rtol=1e-4, atol=1e-5)
 
 
 def test_a_deep_window_walks_at_most_the_checkpoint_spacing(session, monkeypatch):
-    session._state_checkpoints.use(None)   # forget the views of other tests ...
+    session.inspector.state_checkpoints.use(None)   # forget the views of other tests ...
     session.full_snapshot()                # ... and keep only what validation stores
     counter = CountSteps(monkeypatch)
-    n = session._state_checkpoints.spacing("valid")
+    n = session.inspector.state_checkpoints.spacing("valid")
     last = len(session.data.valid[1].frames) // T - 1
     assert last > n
     for k in range(last + 1):
-        session._state_checkpoints._recent.clear()   # the previous view's walk would help
+        session.inspector.state_checkpoints._recent.clear()   # the previous view's walk would help
         counter.calls = 0
         session.inspect("valid", 1, k * T)
         assert counter.calls == k % n, (k, n)
@@ -106,7 +106,7 @@ def test_training_split_checkpoints_are_built_on_first_view(session, monkeypatch
     last = len(frames) // T - 1
     session.inspect("train", 0, last * T)
     assert counter.calls == last, "the first view walks from the start"
-    n = session._state_checkpoints.spacing("train")
+    n = session.inspector.state_checkpoints.spacing("train")
     assert 1 <= n < last
     counter.calls = 0
     snap = session.inspect("train", 0, (last - 1) * T - T * n // 2)
@@ -121,13 +121,13 @@ def test_checkpoints_follow_the_weights():
     frames = session.data.valid[0].frames
     k = len(frames) // T - 1
     before = session.inspect("valid", 0, k * T).reconstruction
-    token = session._state_checkpoints.token
+    token = session.inspector.state_checkpoints.token
     # A training step after the last validation (as a run stopped mid-epoch leaves it).
     x = np.stack([frames_to_float(frames[:T])[..., None]] * 2)
     session.model.train_on_batch(x)
     session.global_step += 1
     after = session.inspect("valid", 0, k * T).reconstruction
-    assert session._state_checkpoints.token != token
+    assert session.inspector.state_checkpoints.token != token
     np.testing.assert_allclose(after, full_walk(session.model, frames, k)[1][..., 0], rtol=1e-4, atol=1e-5)
     assert not np.allclose(after, before, atol=1e-6)
 

@@ -4,15 +4,18 @@ import numpy as np
 import pytest
 
 from tests.conftest import tiny_config
-from vaeviewer.training import session as session_module
-from vaeviewer.training.session import TrainingSession, timeline_stride
+from vaeviewer.training import inspector as inspector_module
+from vaeviewer.training.session import TrainingSession
+from vaeviewer.training.timeline import timeline_stride
 
 EDGE, MID = 0.3, 0.05
 
 
-def edge_worse(session, window):
-    """Make the session's forward pass reconstruct a window's first and last frames worse."""
-    real = session._forward
+def edge_worse(monkeypatch, window):
+    """Make the forward pass reconstruct a window's first and last frames worse."""
+    from vaeviewer.models import inference
+
+    real = inference.forward
     offset = np.full(window, MID, np.float32)
     offset[[0, -1]] = EDGE
 
@@ -22,7 +25,7 @@ def edge_worse(session, window):
             recon = x + offset[None, :, None, None, None]
         return z_mean, z_log_var, recon
 
-    session._forward = forward
+    monkeypatch.setattr(inference, "forward", forward)
 
 
 def position_profile(snap, window):
@@ -40,11 +43,11 @@ def test_timeline_has_no_window_period(monkeypatch, variant, window):
     cfg = tiny_config(variant=variant, window=window, stride=1, epochs=1, steps_per_epoch=1, demo_frames=200)
     session = TrainingSession(cfg)
     session.run()
-    edge_worse(session, window)
+    edge_worse(monkeypatch, window)
 
-    monkeypatch.setattr(session_module, "timeline_stride", lambda t: t)   # as before: non-overlapping
+    monkeypatch.setattr(inspector_module, "timeline_stride", lambda t: t)   # as before: non-overlapping
     before_terms, before = session._validate()
-    monkeypatch.undo()
+    monkeypatch.setattr(inspector_module, "timeline_stride", timeline_stride)
     after_terms, after = session._validate()
 
     start, mid = position_profile(before, window)

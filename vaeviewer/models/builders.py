@@ -59,15 +59,6 @@ from vaeviewer.models.layers import (
 )
 from vaeviewer.models.precision import policy_scope, resolve_precision
 
-# The inference helpers live in their own module; they are part of this module's public API.
-from vaeviewer.models.inference import (  # noqa: F401  (re-exported)
-    encode,
-    encode_sequence_stateful,
-    inference_twin,
-    kl_per_dim,
-    reconstruct,
-    reset_states,
-)
 
 
 def _padded(size: int, multiple: int) -> int:

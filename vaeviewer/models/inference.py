@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from vaeviewer.errors import VaeViewerError
-from vaeviewer.models.base import VAE, kl_terms
+from vaeviewer.models.base import VAE, kl_terms, reconstruction_terms
 from vaeviewer.models.precision import policy_scope
 
 _CHUNK = 256
@@ -28,6 +28,8 @@ _twins: "weakref.WeakKeyDictionary[VAE, VAE]" = weakref.WeakKeyDictionary()
 _infer_fns: "weakref.WeakKeyDictionary[VAE, object]" = weakref.WeakKeyDictionary()
 _encode_fns: "weakref.WeakKeyDictionary[VAE, object]" = weakref.WeakKeyDictionary()
 _stateful: "weakref.WeakKeyDictionary[VAE, tuple]" = weakref.WeakKeyDictionary()
+_forward_fns: "weakref.WeakKeyDictionary[VAE, object]" = weakref.WeakKeyDictionary()
+_decode_fns: "weakref.WeakKeyDictionary[VAE, object]" = weakref.WeakKeyDictionary()
 
 
 def _walk_layers(layer) -> Iterator[keras.layers.Layer]:
@@ -92,7 +94,7 @@ def inference_twin(model: VAE) -> VAE:
         spec["batch_size"] = 1
         # Models saved before the frame layers existed have none (and no such key in their spec).
         spec["frame_layers"] = any(layer.name == "frame_norm" for layer in model.encoder.layers)
-        from vaeviewer.models.builders import build_vae  # local: builders imports this module
+        from vaeviewer.models.builders import build_vae
 
         with policy_scope(model.dtype_policy.name):
             twin = build_vae(**spec)
@@ -176,6 +178,71 @@ def reconstruct(model: VAE, x: np.ndarray) -> np.ndarray:
     batched = _as_input(model, x_in)
     r = _encode_decode_rows(model, batched, want_reconstruction=True)[1]
     return r.reshape(x_in.shape)
+
+
+def forward(model: VAE, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z_mean, z_log_var, reconstruction decoded from z_mean) of a batch, float32 numpy.
+
+    One compiled call per model, no state reset: the caller owns a stateful model's state
+    (the views walk it window by window). `x` must already be a batch of the model's samples.
+    """
+    fn = _forward_fns.get(model)
+    if fn is None:
+        encoder, decoder = model.encoder, model.decoder
+
+        def run(batch):
+            z_mean, z_log_var = encoder(batch, training=False)[:2]
+            recon = decoder(z_mean, training=False)
+            return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32), tf.cast(recon, tf.float32)
+
+        fn = tf.function(run, reduce_retracing=True)
+        _forward_fns[model] = fn
+    z_mean, z_log_var, recon = fn(x)
+    return z_mean.numpy(), z_log_var.numpy(), recon.numpy()
+
+
+def decode(model: VAE, z: np.ndarray) -> np.ndarray:
+    """Decode latent points z (B, K) (or one point (K,)) into frames/windows, float32.
+
+    Returns (B, *sample_shape), or sample_shape for a single point. A stateful model decodes
+    through its batch-1 twin from a reset state, point by point.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    single = z.ndim == 1
+    z = z[None] if single else z
+    if z.ndim != 2 or z.shape[1] != model.latent_dim:
+        raise VaeViewerError(f"latent points of shape {z.shape} do not fit this model's {model.latent_dim} dimensions")
+    target = inference_twin(model) if is_stateful(model) else model
+    fn = _decode_fns.get(target)
+    if fn is None:
+        decoder = target.decoder
+        fn = tf.function(lambda batch: tf.cast(decoder(batch, training=False), tf.float32), reduce_retracing=True)
+        _decode_fns[target] = fn
+    if target is model:
+        out = np.concatenate([fn(z[i:i + _CHUNK]).numpy() for i in range(0, len(z), _CHUNK)]) if len(z) else \
+            np.zeros((0,) + tuple(model.sample_shape), np.float32)
+    else:
+        parts = []
+        for row in z:
+            reset_states(target)
+            parts.append(fn(row[None]).numpy())
+        reset_states(target)
+        out = np.concatenate(parts) if parts else np.zeros((0,) + tuple(model.sample_shape), np.float32)
+    return out[0] if single else out
+
+
+def loss_terms(x: np.ndarray, recon: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray,
+               kind: str = "mse") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reconstruction loss (B,), KL (B,), KL per dimension (B, K)) with the model's own formulas.
+
+    The same functions the training step uses (`base.reconstruction_terms`, `base.kl_terms`),
+    here on a decoded-from-z_mean batch. A latent with one vector per frame (B, T, K) gives KL
+    summed over its frames, and per-dimension rows (B*T, K).
+    """
+    rec = np.asarray(reconstruction_terms(x, recon, kind).numpy(), np.float64)
+    per_dim = np.asarray(kl_terms(z_mean, z_log_var).numpy(), np.float64)
+    kl = per_dim.reshape(len(per_dim), -1).sum(axis=1)
+    return rec, kl, per_dim.reshape(-1, per_dim.shape[-1])
 
 
 def encode_sequence_stateful(model: VAE, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -118,8 +118,8 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
     t0 = time.perf_counter()
     session.run()
     run_seconds = time.perf_counter() - t0
-    cache = session._state_checkpoints
-    twin = session._viewer_model()
+    cache = session.inspector.state_checkpoints
+    twin = session.inspector.viewer_model()
     seq = session.data.valid[0].frames
     last = len(seq) // window - 1
     used = cache.spacing("valid")
@@ -134,7 +134,7 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
         return time.perf_counter() - t
 
     step = inference.state_step_fn(twin)
-    jobs = {"forward": lambda: session._forward(twin, x), "step": lambda: step(x).numpy(),
+    jobs = {"forward": lambda: inference.forward(twin, x), "step": lambda: step(x).numpy(),
             "last": lambda: session.inspect("valid", 0, last * window),
             "worst": lambda: session.inspect("valid", 0, worst * window)}
     for job in jobs.values():

@@ -22,6 +22,7 @@ from vaeviewer.config import RunConfig
 from vaeviewer.data.windows import frames_to_float
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
+from vaeviewer.training.inspector import Inspector
 from vaeviewer.training.prepare import PreparedData  # noqa: F401  (re-exported)
 from vaeviewer.training.rundir import RunDirectory
 
@@ -66,19 +67,11 @@ class TrainingSession:
         self._running = threading.Event()
         self.history: list[dict[str, Any]] = []
         self.model = None
-        self._twin = None
-        self._twin_synced_step: Any = None
-        self._forward_cache: dict[int, Any] = {}
-        # Bumped whenever weights are set other than by a training step (restore-best, a
-        # divergence's roll-back, a checkpoint load): with the step it names the weights.
-        self._weights_version = 0
-        self._state_checkpoints = None   # inference.StateCheckpoints of the stateful views
-        self.state_budget_bytes: Optional[int] = None   # None: inference.STATE_BUDGET_BYTES
+        # The views of the model (windows, validation, decoding): made once the model exists.
+        self.inspector: Optional[Inspector] = None
+        self.state_budget_bytes: Optional[int] = None   # stateful views' state memory; None: the default
         self.data: Optional[PreparedData] = None
-        self.baselines: Optional[tuple[float, float]] = None
-        self.window_pca_mse: Optional[float] = None   # window models: PCA with K per window (equal budget)
         self.global_step = 0
-        self._selected = ("valid", 0, 0)
         self._last_detail_t = 0.0
         self._rundir: Optional[RunDirectory] = None
         self.precision = "float32"
@@ -179,7 +172,7 @@ class TrainingSession:
 
         steps = self._steps_per_epoch()
         d = self.data
-        self._selected = ("valid", 0, 0) if d.valid else ("train", 0, 0)
+        self._make_inspector()
         self._emit(self.started_event(steps))
 
         if cfg.beta_scale == "data":
@@ -190,13 +183,13 @@ class TrainingSession:
         self._emit(ev.Message("computing baselines (mean frame, PCA)"))
         from vaeviewer.training.baselines import compute_baselines
 
-        self.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
+        self.inspector.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
         if cfg.uses_windows:
             from vaeviewer.training.baselines import compute_window_pca
 
             # Fitted on windows at stride 1 whatever the run's stride: the same baseline for every
             # run with this window (stateful or not), as the per-frame baselines are.
-            self.window_pca_mse = compute_window_pca(d.train, d.valid, cfg.model_window, cfg.latent_dim,
+            self.inspector.window_pca_mse = compute_window_pca(d.train, d.valid, cfg.model_window, cfg.latent_dim,
                                                      stride=1, seed=cfg.seed)
         self._emit(ev.Baselines(mean_frame_mse=self.baselines[0], pca_mse=self.baselines[1],
                                 window_pca_mse=self.window_pca_mse, window=cfg.model_window))
@@ -305,58 +298,9 @@ class TrainingSession:
         builders.set_frame_statistics(model, mean_frame, spread)
         return model
 
-    def _viewer_model(self):
-        """A model that takes batch-1 windows: the model itself, or a weight-synced stateful twin."""
-        from vaeviewer.models import builders
-
-        if not self.config.stateful:
-            return self.model
-        if self._twin is None:
-            self._twin = builders.inference_twin(self.model)
-            self._twin_synced_step = None
-        token = self._weights_token()
-        if self._twin_synced_step != token and self._twin is not self.model:
-            self._twin.set_weights(self.model.get_weights())
-            self._twin_synced_step = token
-        return self._twin
-
-    def _weights_token(self) -> tuple:
-        """Names the model's current weights: changes after a training step or any set_weights."""
-        return (id(self.model), self.global_step, self._weights_version)
-
-    def _forward(self, model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(z_mean, z_log_var, reconstruction from z_mean), all float32 numpy."""
-        fn = self._forward_cache.get(id(model))
-        if fn is None:
-            import tensorflow as tf
-
-            encoder, decoder = model.encoder, model.decoder
-
-            @tf.function(reduce_retracing=True)
-            def fn(batch):
-                z_mean, z_log_var = encoder(batch, training=False)[:2]
-                recon = decoder(z_mean, training=False)
-                return tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32), tf.cast(recon, tf.float32)
-
-            self._forward_cache[id(model)] = fn
-        z_mean, z_log_var, recon = fn(x)
-        return z_mean.numpy(), z_log_var.numpy(), recon.numpy()
-
-    def _loss_terms(self, x: np.ndarray, recon: np.ndarray, z_mean: np.ndarray, z_log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-example reconstruction loss and KL, with the model's own formulas (from z_mean)."""
-        axes = tuple(range(1, x.ndim))
-        if self.config.loss == "bce":
-            r = np.clip(recon, 1e-7, 1 - 1e-7)
-            rec = -np.sum(x * np.log(r) + (1 - x) * np.log(1 - r), axis=axes)
-        else:
-            rec = np.mean((x - recon) ** 2, axis=axes) * np.prod(x.shape[1:-1])
-        kl_axes = tuple(range(1, z_mean.ndim))
-        kl = -0.5 * np.sum(1 + z_log_var - z_mean**2 - np.exp(z_log_var), axis=kl_axes)
-        return rec, kl
-
     # ---- the loop -----------------------------------------------------------------------
     def _train_loop(self, cfg: RunConfig, steps: int) -> dict[str, Any]:
-        from vaeviewer.models import builders
+        from vaeviewer.models import inference
 
         model = self.model
         rng = np.random.default_rng(cfg.seed + len(self.history))
@@ -383,7 +327,7 @@ class TrainingSession:
                         break
                     self._between_batches()
                     if reset:
-                        builders.reset_states(model)
+                        inference.reset_states(model)
                     t0 = time.perf_counter()
                     logs = model.train_on_batch(self._distribute(x), return_dict=True)
                     dt = time.perf_counter() - t0
@@ -391,7 +335,7 @@ class TrainingSession:
                     values = np.array([logs["loss"], logs["reconstruction"], logs["kl"]], dtype=np.float64)
                     if not np.all(np.isfinite(values)):
                         model.set_weights(good_weights)
-                        self._weights_version += 1
+                        self.inspector.weights_changed()
                         raise _Diverged(epoch, step)
                     sums += values
                     n_batches += 1
@@ -405,7 +349,7 @@ class TrainingSession:
                     self._maybe_detail_snapshot()
                 train_wall += time.perf_counter() - t_epoch
                 if cfg.stateful:
-                    builders.reset_states(model)
+                    inference.reset_states(model)
                 train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
                 self._check_stop()
                 valid_terms, snapshot = self._validate()
@@ -435,7 +379,7 @@ class TrainingSession:
             # Early stopping's "restore best weights": the model left to inspect is the one with
             # the lowest validation loss of this run, as best.keras holds.
             model.set_weights(best_weights)
-            self._weights_version += 1
+            self.inspector.weights_changed()
             message += f"; kept the weights of epoch {best_row['epoch']} (lowest validation loss)"
             try:
                 snapshot = self.full_snapshot_now()
@@ -508,15 +452,15 @@ class TrainingSession:
             if request[0] == "snapshot":
                 newest = request
         if newest is not None:
-            self._selected = newest[1:]
-            self._emit(self._detail_snapshot(*self._selected))
+            self.inspector.selected = newest[1:]
+            self._emit(self._detail_snapshot(*self.inspector.selected))
             self._last_detail_t = time.perf_counter()
 
     def _maybe_detail_snapshot(self) -> None:
         now = time.perf_counter()
         if now - self._last_detail_t >= self.config.snapshot_interval_s:
             self._last_detail_t = now
-            self._emit(self._detail_snapshot(*self._selected))
+            self._emit(self._detail_snapshot(*self.inspector.selected))
 
     def _prefetch(self, batches: Iterator, depth: int = 2) -> Iterator:
         """Assemble the next batches in a helper thread while the model trains on this one."""
@@ -553,198 +497,18 @@ class TrainingSession:
             stop.set()
             thread.join(timeout=5)
 
-    # ---- validation, snapshots, inspection ----------------------------------------------
-    def _split_list(self, split: str) -> list:
-        d = self.data
-        if split == "valid" and d.valid:
-            return d.valid
-        return d.train
+    # ---- views (through the Inspector) ---------------------------------------------------
+    def _synced_inspector(self) -> Inspector:
+        """The Inspector, told which weights the model holds now and whether training runs."""
+        self.inspector.live = self.running
+        self.inspector.step = self.global_step
+        return self.inspector
 
     def _detail_snapshot(self, split: str, sequence: int, start: int) -> ev.Snapshot:
-        """Reconstruct one window of `cfg.window` frames for the strips."""
-        cfg = self.config
-        seqs = self._split_list(split)
-        split = "valid" if seqs is self.data.valid and self.data.valid else "train"
-        sequence = int(np.clip(sequence, 0, len(seqs) - 1))
-        frames = seqs[sequence].frames
-        view_t = cfg.window
-        start = int(np.clip(start, 0, len(frames) - view_t))
-        model = self._viewer_model()
-        if not cfg.uses_windows:
-            x = frames_to_float(frames[start : start + view_t])[..., None]
-            _, _, recon = self._forward(model, x)
-        elif cfg.stateful:
-            # The state carried from the sequence's start: from the nearest checkpointed state.
-            t = cfg.model_window
-            k = start // t
-            start = k * t
-            x, recon = self._stateful_window(model, split, sequence, k)
-        else:
-            x = frames_to_float(frames[start : start + view_t])[None, ..., None]
-            _, _, recon = self._forward(model, x)
-            x, recon = x[0], recon[0]
-        inputs = x[..., 0]
-        rec = recon[..., 0]
-        err = np.mean((inputs - rec) ** 2, axis=(1, 2))
-        return ev.Snapshot(split=split, sequence=sequence, start=start, inputs=inputs, reconstruction=rec, frame_error=err)
-
-    def _checkpoints(self, split: str, model, token: Any = None):
-        """The stateful views' state checkpoints for `token`'s weights (None: keep), planned for `split`."""
-        from vaeviewer.models import inference
-
-        if self._state_checkpoints is None:
-            budget = self.state_budget_bytes or inference.STATE_BUDGET_BYTES
-            self._state_checkpoints = inference.StateCheckpoints(budget)
-        cache = self._state_checkpoints
-        if token is not None or cache.token is None:
-            cache.use(token if token is not None else self._weights_token())
-        t = self.config.model_window
-        n_windows = sum(len(s) // t for s in self._split_list(split))
-        cache.plan(split, n_windows, inference.state_nbytes(model))
-        return cache
-
-    def _stateful_window(self, model, split: str, sequence: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(window k, its reconstruction), each (T, H, W, 1), with the state carried from the start.
-
-        The state at the window's start comes from the nearest checkpoint at or before it (see
-        `inference.StateCheckpoints`: every n-th window's state within a memory budget), so any
-        window costs at most n window passes, not k. The validation pass keeps the validation
-        split's checkpoints; the training split's are kept as views walk it (the first view of
-        a deep training window walks to it once). Checkpoints belong to the weights they were
-        computed with and are dropped when the weights change (training steps, restore-best,
-        a divergence's roll-back, a checkpoint load), with one exception: while the run is
-        executing, a live view starts from the states of the last validation (or of an earlier
-        view), computed with slightly older weights, and walks on with the current ones. That
-        approximation keeps live snapshots from stalling training; after the run every view is
-        exact again (the checkpoints are rebuilt for the final weights).
-        """
-        from vaeviewer.models import inference
-
-        t = self.config.model_window
-        frames = self._split_list(split)[sequence].frames
-        cache = self._checkpoints(split, model, None if self.running else self._weights_token())
-
-        def window_at(j: int) -> np.ndarray:
-            return frames_to_float(frames[j * t:(j + 1) * t]).reshape(1, t, *frames.shape[1:], 1)
-
-        _, _, recon = inference.walk_to_window(model, window_at, k, self._forward, cache, split, sequence)
-        return window_at(k)[0], recon[0]
+        return self._synced_inspector().window(split, sequence, start)
 
     def _validate(self) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
-        """One pass over the validation windows: loss terms, MSE, latents, per-frame errors.
-
-        The loss terms, MSE and latents come from non-overlapping windows (each frame counted
-        once). The error timeline shows, for stateless window models, each frame's error
-        averaged over the windows `timeline_stride(T)` apart that hold it, so that it does not
-        depend on where the frame sits in a window; for conv2d and for stateful runs (whose
-        carried-state walk needs consecutive, non-overlapping windows) it is the error in the
-        non-overlapping windows. A stateful pass also keeps the state checkpoints of the views.
-        """
-        cfg, d = self.config, self.data
-        use_valid = bool(d.valid)
-        seqs = d.valid if use_valid else d.train
-        from vaeviewer.data import windows as win
-
-        index = d.valid_index if use_valid else win.make_windows(d.train, cfg.model_window, cfg.model_window)
-        model = self._viewer_model()
-        t = cfg.model_window
-        # The loss terms and latents come from the non-overlapping windows (each frame counted
-        # once); for stateless window models the error timeline averages more windows.
-        scored = np.ones(len(index), dtype=bool)
-        averaged = None
-        if cfg.uses_windows and not cfg.stateful and t > 1:
-            index, scored = _timeline_index(seqs, index, t, timeline_stride(t))
-            averaged = _TimelineAverage([len(s) for s in seqs])
-        checkpoints = None
-        if cfg.stateful:
-            from vaeviewer.models import inference
-
-            split_name = "valid" if use_valid else "train"
-            checkpoints = self._checkpoints(split_name, model, self._weights_token())
-        rec_sum = kl_sum = 0.0
-        n = 0
-        latents, timeline_err, timeline_seq, timeline_frame = [], [], [], []
-        lat_seq, lat_frame = [], []
-        kl_dim_sum = None
-        if cfg.stateful:
-            from vaeviewer.models import builders
-
-            order = np.lexsort((index.start, index.sequence))
-            batches = []
-            prev_seq = None
-            for row in order:
-                batches.append((index.sequence[row] != prev_seq, np.array([row])))
-                prev_seq = index.sequence[row]
-        else:
-            rows = np.arange(len(index))
-            batches = [(False, rows[i : i + cfg.batch_size]) for i in range(0, len(rows), cfg.batch_size)]
-        for reset, rows in batches:
-            if self.running:
-                self._check_stop()
-            if cfg.stateful and reset:
-                builders.reset_states(model)
-            x = win.gather(seqs, index, rows, t)
-            x = self._shape_for_model(x)
-            if checkpoints is not None:  # the state at this window's start, for the views
-                checkpoints.store(split_name, int(index.sequence[rows[0]]), int(index.start[rows[0]]) // t,
-                                  lambda: inference.carried_states(model))
-            z_mean, z_log_var, recon = self._forward(model, x)
-            if averaged is not None:
-                averaged.add(index.sequence[rows], index.start[rows], ((x - recon) ** 2).mean(axis=(2, 3, 4)))
-                keep = scored[rows]
-                if not keep.any():
-                    continue
-                x, recon, z_mean, z_log_var, rows = x[keep], recon[keep], z_mean[keep], z_log_var[keep], rows[keep]
-            rec, kl = self._loss_terms(x, recon, z_mean, z_log_var)
-            rec_sum += float(rec.sum())
-            kl_sum += float(kl.sum())
-            n += len(x)
-            kl_elem = -0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))
-            kl_elem = kl_elem.reshape(-1, kl_elem.shape[-1])
-            kl_dim_sum = kl_elem.sum(0) if kl_dim_sum is None else kl_dim_sum + kl_elem.sum(0)
-            sq = (x - recon) ** 2
-            per_frame = sq.reshape(len(x), -1, *sq.shape[-3:]).mean(axis=(2, 3, 4)) if t > 1 else sq.mean(axis=(1, 2, 3))[:, None]
-            starts = index.start[rows]
-            timeline_err.append(per_frame.reshape(-1))
-            timeline_seq.append(np.repeat(index.sequence[rows], per_frame.shape[1]))
-            timeline_frame.append((starts[:, None] + np.arange(per_frame.shape[1])[None, :]).reshape(-1))
-            zm = z_mean
-            if zm.ndim == 3:  # one latent per frame: one scatter point per frame
-                lat_frame.append((starts[:, None] + np.arange(zm.shape[1])[None, :]).reshape(-1))
-                lat_seq.append(np.repeat(index.sequence[rows], zm.shape[1]))
-                zm = zm.reshape(-1, zm.shape[-1])
-            else:
-                lat_frame.append(starts)
-                lat_seq.append(index.sequence[rows])
-            latents.append(zm)
-        if cfg.stateful:
-            from vaeviewer.models import builders
-
-            builders.reset_states(model)
-        if n == 0:
-            return {}, None
-        kl_weight = float(self.model.kl_weight.numpy())
-        rec_mean, kl_mean = rec_sum / n, kl_sum / n
-        err = np.concatenate(timeline_err)
-        terms = {"loss": rec_mean + self.model.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
-                 "mse": float(err.mean())}
-        if not use_valid:
-            terms = {}
-        lat = np.concatenate(latents)
-        keep = _even_sample(len(lat), cfg.max_scatter_points)
-        detail = self._detail_snapshot(*self._selected)
-        detail.latents = lat[keep]
-        detail.latent_total = len(lat)
-        detail.latent_sequence = np.concatenate(lat_seq)[keep]
-        detail.latent_frame = np.concatenate(lat_frame)[keep]
-        detail.latent_split = "valid" if use_valid else "train"
-        detail.timeline_error = err
-        detail.timeline_sequence = np.concatenate(timeline_seq)
-        detail.timeline_frame = np.concatenate(timeline_frame)
-        if averaged is not None:  # every window that holds a frame, averaged: see timeline_stride
-            detail.timeline_sequence, detail.timeline_frame, detail.timeline_error = averaged.result()
-        detail.kl_per_dim = (kl_dim_sum / len(err) * (1 if t == 1 else t)) if kl_dim_sum is not None else None
-        return terms, detail
+        return self._synced_inspector().validate(self._check_stop if self.running else None)
 
     def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot:
         """The detail snapshot of one window, computed now. Only when `run()` is not executing."""
@@ -752,7 +516,7 @@ class TrainingSession:
             raise VaeViewerError("no trained model yet: start a run first")
         if self.running:
             raise VaeViewerError("the run is in progress: use request_snapshot() while training")
-        self._selected = (split, sequence, start)
+        self.inspector.selected = (split, sequence, start)
         return self._detail_snapshot(split, sequence, start)
 
     def full_snapshot(self) -> Optional[ev.Snapshot]:
@@ -831,10 +595,7 @@ class TrainingSession:
                 f"for {expected}; change the settings (variant, window, frame size) to match it"
             )
         self.model = model
-        self._weights_version += 1
-        self._twin = None
-        self._forward_cache.clear()
-        self._selected = ("valid", 0, 0) if self.data.valid else ("train", 0, 0)
+        self._make_inspector()
         self._emit(self.started_event(self._steps_per_epoch()))   # the views lay out for this model
         snapshot = self.full_snapshot()
         if snapshot is not None:
@@ -843,40 +604,27 @@ class TrainingSession:
     def started_event(self, steps: int) -> ev.RunStarted:
         """What the views need to know of this run's data and settings (sent at the start, and
         after a checkpoint load so the views lay themselves out for the loaded model)."""
-        cfg, d = self.config, self.data
-        return ev.RunStarted(
-            config=cfg.to_dict(),
-            device=self.device,
-            precision=self.precision,
-            n_sequences=d.n_sources,
-            frame_shape=d.frame_shape,
-            n_train=self._n_train_examples(),
-            n_valid=len(d.valid_index) if d.valid_index is not None else 0,
-            steps_per_epoch=steps,
-            epochs=cfg.epochs,
-            intensity=d.intensity,
-            train_lengths=[len(s) for s in d.train],
-            valid_lengths=[len(s) for s in d.valid],
-            # Where each part sits in its file, so the views name frames as the file does.
-            train_offsets=[int(s.offset) for s in d.train],
-            valid_offsets=[int(s.offset) for s in d.valid],
-            train_sources=[int(s.source_index) for s in d.train],
-            valid_sources=[int(s.source_index) for s in d.valid],
-            source_names=[next((s.name for s in d.train + d.valid if s.source_index == i), "")
-                          for i in range(d.n_sources)],
-            source_lengths=[max((s.offset + len(s) for s in d.train + d.valid if s.source_index == i), default=0)
-                            for i in range(d.n_sources)],
-        )
+        return self.inspector.started_event(steps, self._n_train_examples())
+
+    def _make_inspector(self) -> None:
+        keep = self.inspector
+        self.inspector = Inspector(self.model, self.data, self.config, precision=self.precision, device=self.device)
+        self.inspector.state_budget_bytes = self.state_budget_bytes
+        if keep is not None and keep.data is self.data:   # a checkpoint load: same data, same baselines
+            self.inspector.baselines, self.inspector.window_pca_mse = keep.baselines, keep.window_pca_mse
+
+    @property
+    def baselines(self) -> Optional[tuple[float, float]]:
+        """(mean-frame MSE, per-frame PCA MSE) on the validation frames, once computed."""
+        return self.inspector.baselines if self.inspector is not None else None
+
+    @property
+    def window_pca_mse(self) -> Optional[float]:
+        """Window models: PCA with K components per window, the baseline at equal budget."""
+        return self.inspector.window_pca_mse if self.inspector is not None else None
 
     def _verdict(self, row: dict[str, Any]):
-        """The verdict on `row`'s validation MSE, with this run's history so far (see verdict.py)."""
-        from vaeviewer.training.verdict import assess
-
-        mean_mse, pca_mse = self.baselines if self.baselines else (None, None)
-        n_frames = sum(len(s) for s in self.data.train) if self.data is not None else None
-        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, self.history, n_frames,
-                      val_kl=row.get("val_kl"), window=self.config.model_window,
-                      window_pca_mse=self.window_pca_mse)
+        return self.inspector.verdict(row, self.history)
 
     def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
         last = self.history[-1] if self.history else {}
@@ -953,66 +701,3 @@ def _adopt_model_spec(cfg: RunConfig, spec: dict[str, Any]) -> RunConfig:
     if stateful and spec.get("batch_size"):
         changes["batch_size"] = int(spec["batch_size"])
     return cfg.replace(**changes)
-
-
-def timeline_stride(window: int) -> int:
-    """Stride of the windows whose errors the validation timeline averages, for window models.
-
-    A frame at a window's edge is reconstructed worse than one in its middle, so the errors of
-    non-overlapping windows make a sawtooth with the window's period. The timeline instead
-    gives each frame the mean error of the windows, `window // 4` frames apart, that hold it (a
-    frame then sits at about 4 positions, spread over the window). Measured on the demo data
-    (2 sequences of 2000 frames, 800 validation frames, 64x80, T=10, default model after 150
-    steps, 2 CPU cores): non-overlapping windows took 0.6 s (conv3d) and 1.0 s (convlstm) per
-    validation, with the mean error at a window's first and last frames 24% and 27% above the
-    middle ones; stride T//4 took 2.6 s and 5.1 s, with that difference down to 0.7% and 1.1%;
-    stride 1 took 5.0 s and 11.6 s for no further gain (0.6% and 1.1%). The loss, MSE and
-    latents stay on the non-overlapping windows (each frame counted once).
-    """
-    return max(1, int(window) // 4)
-
-
-def _timeline_index(seqs: list, index: Any, window: int, stride: int) -> tuple[Any, np.ndarray]:
-    """Windows `stride` apart plus `index`'s, in order; and which rows are `index`'s."""
-    from vaeviewer.data import windows as win
-
-    dense = win.make_windows(seqs, window, stride)
-    seq = np.concatenate([dense.sequence, index.sequence])
-    start = np.concatenate([dense.start, index.start]).astype(np.int64)
-    span = int(start.max(initial=0)) + 1
-    keys = seq.astype(np.int64) * span + start
-    unique, first = np.unique(keys, return_index=True)
-    merged = win.WindowIndex(sequence=seq[first].astype(index.sequence.dtype), start=start[first])
-    scored = np.isin(unique, index.sequence.astype(np.int64) * span + index.start.astype(np.int64))
-    return merged, scored
-
-
-class _TimelineAverage:
-    """Per-frame error summed over every window that holds the frame, then averaged."""
-
-    def __init__(self, lengths: list[int]):
-        self.sums = [np.zeros(n, np.float64) for n in lengths]
-        self.counts = [np.zeros(n, np.int64) for n in lengths]
-
-    def add(self, sequences: np.ndarray, starts: np.ndarray, per_frame: np.ndarray) -> None:
-        width = per_frame.shape[1]
-        for s, a, e in zip(sequences.tolist(), starts.tolist(), per_frame):
-            self.sums[s][a:a + width] += e
-            self.counts[s][a:a + width] += 1
-
-    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sequence, frame, mean error) of every frame some window held, in order."""
-        seqs, frames, errs = [], [], []
-        for i, (total, count) in enumerate(zip(self.sums, self.counts)):
-            held = np.flatnonzero(count)
-            seqs.append(np.full(len(held), i, np.int64))
-            frames.append(held.astype(np.int64))
-            errs.append((total[held] / count[held]).astype(np.float32))
-        return np.concatenate(seqs), np.concatenate(frames), np.concatenate(errs)
-
-
-def _even_sample(n: int, limit: int) -> np.ndarray:
-    """At most `limit` indices spread evenly over range(n)."""
-    if n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))

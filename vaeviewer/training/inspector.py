@@ -1,0 +1,461 @@
+"""The Inspector: a model, its data and its config, answering every question a view asks.
+
+It holds no thread and does not know whether anything trains. The trainer owns one while it
+runs (and tells it when the weights change); `open_run` (in `vaeviewer.training.runs`) makes
+one for a finished run directory. Everything goes through `models.inference`, the one forward
+path.
+
+Windows and frames: the views name a window by (split, sequence, first frame). For conv2d a
+"window" is `config.window` consecutive frames, each encoded on its own; for window models it
+is one model input of `config.model_window` frames. Stateful models are walked from the start
+of the sequence (their state carries), through `inference.StateCheckpoints`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from vaeviewer.config import RunConfig
+from vaeviewer.data.windows import frames_to_float
+from vaeviewer.errors import VaeViewerError
+from vaeviewer.training import events as ev
+from vaeviewer.training.prepare import PreparedData
+from vaeviewer.training.timeline import TimelineAverage, even_sample, timeline_index, timeline_stride
+
+
+class Inspector:
+    """Views of one model over prepared data.
+
+    Args:
+        model: a built VAE.
+        data: the prepared data (split, window indices) the views walk.
+        config: the run's settings.
+        baselines: (mean-frame MSE, per-frame PCA MSE) on `data`'s validation frames, if known.
+        window_pca_mse: window models: PCA with K components per window (equal budget).
+
+    `step` names the training step of the weights (the trainer sets it) and `live` is True while
+    a trainer is running (live views may then start stateful walks from slightly older states).
+    """
+
+    def __init__(self, model, data: PreparedData, config: RunConfig, *,
+                 baselines: Optional[tuple[float, float]] = None, window_pca_mse: Optional[float] = None,
+                 precision: str = "float32", device: str = "CPU"):
+        self.model = model
+        self.data = data
+        self.config = config
+        self.baselines = baselines
+        self.window_pca_mse = window_pca_mse
+        self.precision = precision
+        self.device = device
+        self.step = 0
+        self.live = False
+        self.state_budget_bytes: Optional[int] = None   # None: inference.STATE_BUDGET_BYTES
+        self.selected = ("valid", 0, 0) if data.valid else ("train", 0, 0)
+        self._version = 0
+        self._twin = None
+        self._twin_token: Any = None
+        self.state_checkpoints = None
+        self.last_kl_per_dim: Optional[np.ndarray] = None
+
+    # ---- weights ----------------------------------------------------------------------------
+    def weights_changed(self) -> None:
+        """Say that the weights were set other than by a training step (restore-best, a load)."""
+        self._version += 1
+
+    def set_model(self, model) -> None:
+        self.model = model
+        self._twin = None
+        self.weights_changed()
+
+    def weights_token(self) -> tuple:
+        """Names the model's current weights: changes after a training step or any set_weights."""
+        return (id(self.model), self.step, self._version)
+
+    def viewer_model(self):
+        """A model that takes batch-1 windows: the model itself, or a weight-synced stateful twin."""
+        from vaeviewer.models import inference
+
+        if not self.config.stateful:
+            return self.model
+        if self._twin is None:
+            self._twin = inference.inference_twin(self.model)
+            self._twin_token = self.weights_token()
+        token = self.weights_token()
+        if self._twin_token != token and self._twin is not self.model:
+            self._twin.set_weights(self.model.get_weights())
+            self._twin_token = token
+        return self._twin
+
+    # ---- data ---------------------------------------------------------------------------
+    def split_list(self, split: str) -> list:
+        d = self.data
+        if split == "valid" and d.valid:
+            return d.valid
+        return d.train
+
+    def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
+        """gather() returns (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
+        if not self.config.uses_windows:
+            return batch.reshape(batch.shape[0], *batch.shape[2:])
+        return batch
+
+    # ---- one window in detail -----------------------------------------------------------
+    def window(self, split: str, sequence: int, start: int) -> ev.Snapshot:
+        """Input, reconstruction and per-frame error of one window of `config.window` frames."""
+        from vaeviewer.models import inference
+
+        cfg = self.config
+        seqs = self.split_list(split)
+        split = "valid" if seqs is self.data.valid and self.data.valid else "train"
+        sequence = int(np.clip(sequence, 0, len(seqs) - 1))
+        frames = seqs[sequence].frames
+        view_t = cfg.window
+        start = int(np.clip(start, 0, len(frames) - view_t))
+        model = self.viewer_model()
+        if not cfg.uses_windows:
+            x = frames_to_float(frames[start:start + view_t])[..., None]
+            _, _, recon = inference.forward(model, x)
+        elif cfg.stateful:
+            t = cfg.model_window
+            k = start // t
+            start = k * t
+            x, recon = self.stateful_window(model, split, sequence, k)
+        else:
+            x = frames_to_float(frames[start:start + view_t])[None, ..., None]
+            _, _, recon = inference.forward(model, x)
+            x, recon = x[0], recon[0]
+        inputs, rec = x[..., 0], recon[..., 0]
+        err = np.mean((inputs - rec) ** 2, axis=(1, 2))
+        return ev.Snapshot(split=split, sequence=sequence, start=start, inputs=inputs, reconstruction=rec,
+                           frame_error=err)
+
+    def checkpoints(self, split: str, model, token: Any = None):
+        """The stateful views' state checkpoints for `token`'s weights (None: keep), planned for `split`."""
+        from vaeviewer.models import inference
+
+        if self.state_checkpoints is None:
+            self.state_checkpoints = inference.StateCheckpoints(self.state_budget_bytes or inference.STATE_BUDGET_BYTES)
+        cache = self.state_checkpoints
+        if token is not None or cache.token is None:
+            cache.use(token if token is not None else self.weights_token())
+        t = self.config.model_window
+        n_windows = sum(len(s) // t for s in self.split_list(split))
+        cache.plan(split, n_windows, inference.state_nbytes(model))
+        return cache
+
+    def stateful_window(self, model, split: str, sequence: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(window k, its reconstruction), each (T, H, W, 1), with the state carried from the start.
+
+        The state at the window's start comes from the nearest checkpoint at or before it, so
+        any window costs at most n window passes, not k (see `inference.StateCheckpoints`).
+        Checkpoints belong to the weights they were computed with and are dropped when the
+        weights change, with one exception: while a trainer runs (`live`), a view starts from
+        the states of the last validation or view, computed with slightly older weights, and
+        walks on with the current ones, so that live views do not stall training. Once the run
+        has ended every view is exact again.
+        """
+        from vaeviewer.models import inference
+
+        t = self.config.model_window
+        frames = self.split_list(split)[sequence].frames
+        cache = self.checkpoints(split, model, None if self.live else self.weights_token())
+
+        def window_at(j: int) -> np.ndarray:
+            return frames_to_float(frames[j * t:(j + 1) * t]).reshape(1, t, *frames.shape[1:], 1)
+
+        _, _, recon = inference.walk_to_window(model, window_at, k, inference.forward, cache, split, sequence)
+        return window_at(k)[0], recon[0]
+
+    # ---- a pass over a split ------------------------------------------------------------
+    def validate(self, check: Optional[Callable[[], None]] = None) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
+        """One pass over the validation windows: loss terms, MSE, latents, per-frame errors.
+
+        The loss terms, MSE and latents come from non-overlapping windows (each frame counted
+        once). The error timeline shows, for stateless window models, each frame's error
+        averaged over the windows `timeline_stride(T)` apart that hold it, so that it does not
+        depend on where the frame sits in a window; for conv2d and for stateful runs (whose
+        carried-state walk needs consecutive, non-overlapping windows) it is the error in the
+        non-overlapping windows. A stateful pass also keeps the state checkpoints of the views.
+        Without validation data the pass runs over the training windows and returns no terms.
+        `check` is called before every batch (a trainer's stop check).
+        """
+        d = self.data
+        use_valid = bool(d.valid)
+        result = self.walk("valid" if use_valid else "train", check=check)
+        if result is None:
+            return {}, None
+        terms = result.terms(self.model) if use_valid else {}
+        detail = self.window(*self.selected)
+        result.fill(detail, self.config.max_scatter_points)
+        self.last_kl_per_dim = detail.kl_per_dim
+        return terms, detail
+
+    def walk(self, split: str, check: Optional[Callable[[], None]] = None, cover_all: bool = False) -> Optional["_Pass"]:
+        """Every non-overlapping window of `split` through the model (see `validate`).
+
+        `cover_all`: also score the frames after a sequence's last whole window (a window
+        ending at the sequence's last frame; from a reset state in stateful runs), so that every
+        frame has an error.
+        """
+        from vaeviewer.data import windows as win
+        from vaeviewer.models import inference
+
+        cfg, d = self.config, self.data
+        seqs = self.split_list(split)
+        split = "valid" if seqs is d.valid and d.valid else "train"
+        t = cfg.model_window
+        index = d.valid_index if split == "valid" and d.valid_index is not None else win.make_windows(seqs, t, t)
+        model = self.viewer_model()
+        scored = np.ones(len(index), dtype=bool)
+        averaged = None
+        if cfg.uses_windows and not cfg.stateful and t > 1:
+            index, scored = timeline_index(seqs, index, t, timeline_stride(t), with_tail=cover_all)
+            averaged = TimelineAverage([len(s) for s in seqs])
+        checkpoints = self.checkpoints(split, model, self.weights_token()) if cfg.stateful else None
+        out = _Pass(split, t, cfg.loss)
+        if cfg.stateful:
+            order = np.lexsort((index.start, index.sequence))
+            batches, prev = [], None
+            for row in order:
+                batches.append((index.sequence[row] != prev, np.array([row])))
+                prev = index.sequence[row]
+        else:
+            rows = np.arange(len(index))
+            batches = [(False, rows[i:i + cfg.batch_size]) for i in range(0, len(rows), cfg.batch_size)]
+        for reset, rows in batches:
+            if check is not None:
+                check()
+            if cfg.stateful and reset:
+                inference.reset_states(model)
+            x = self._shape_for_model(win.gather(seqs, index, rows, t))
+            if checkpoints is not None:   # the state at this window's start, for the views
+                checkpoints.store(split, int(index.sequence[rows[0]]), int(index.start[rows[0]]) // t,
+                                  lambda: inference.carried_states(model))
+            z_mean, z_log_var, recon = inference.forward(model, x)
+            if averaged is not None:
+                averaged.add(index.sequence[rows], index.start[rows], ((x - recon) ** 2).mean(axis=(2, 3, 4)))
+                keep = scored[rows]
+                if not keep.any():
+                    continue
+                x, recon, z_mean, z_log_var, rows = x[keep], recon[keep], z_mean[keep], z_log_var[keep], rows[keep]
+            out.add(x, recon, z_mean, z_log_var, index.sequence[rows], index.start[rows])
+        if cfg.stateful:
+            inference.reset_states(model)
+            if cover_all:
+                self._stateful_tails(model, seqs, out)
+        if out.n == 0:
+            return None
+        if averaged is not None:
+            out.timeline = averaged.result()
+        return out
+
+    def _stateful_tails(self, model, seqs: list, out: "_Pass") -> None:
+        """Score each sequence's frames after its last whole window: the window ending at its last
+        frame, from a reset state (a stateful walk has no state at a frame between windows)."""
+        from vaeviewer.models import inference
+
+        t = self.config.model_window
+        for i, seq in enumerate(seqs):
+            n = len(seq)
+            if n % t == 0 or n < t:
+                continue
+            x = frames_to_float(seq.frames[n - t:n]).reshape(1, t, *seq.frames.shape[1:], 1)
+            inference.reset_states(model)
+            z_mean, z_log_var, recon = inference.forward(model, x)
+            per_frame = ((x - recon) ** 2).mean(axis=(2, 3, 4))[0]
+            tail = np.arange(n - n % t, n)
+            out.extra_timeline.append((np.full(len(tail), i, np.int64), tail, per_frame[tail - (n - t)]))
+        inference.reset_states(model)
+
+    def full_snapshot(self) -> Optional[ev.Snapshot]:
+        """Latents, error timeline and the selected window, computed now."""
+        return self.validate()[1]
+
+    # ---- the decoder ----------------------------------------------------------------------
+    def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z_mean, z_log_var) of each sample of `frames` (the model's sample shape, batched)."""
+        from vaeviewer.models import inference
+
+        x = np.asarray(frames, np.float32)
+        target = self.viewer_model()
+        if target is not self.model:   # stateful: each window from a reset state
+            parts = []
+            for row in inference._as_input(self.model, x):
+                inference.reset_states(target)
+                parts.append(inference.forward(target, row[None])[:2])
+            inference.reset_states(target)
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        z_mean, z_log_var, _ = inference.forward(self.model, inference._as_input(self.model, x))
+        return z_mean, z_log_var
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Frames decoded from latent points: (B, *sample_shape) for (B, K), one sample for (K,)."""
+        from vaeviewer.models import inference
+
+        return inference.decode(self.model, z)
+
+    def window_z(self, split: str, sequence: int, start: int) -> np.ndarray:
+        """z mean (K,) of the model input that starts at `start` (for conv2d: that frame)."""
+        from vaeviewer.models import inference
+
+        cfg = self.config
+        seqs = self.split_list(split)
+        frames = seqs[int(np.clip(sequence, 0, len(seqs) - 1))].frames
+        t = cfg.model_window
+        start = int(np.clip(start, 0, len(frames) - t))
+        if cfg.stateful:
+            model = self.viewer_model()
+            k = start // t
+            seq_i = int(np.clip(sequence, 0, len(seqs) - 1))
+            split_name = "valid" if seqs is self.data.valid and self.data.valid else "train"
+            cache = self.checkpoints(split_name, model, None if self.live else self.weights_token())
+
+            def window_at(j: int) -> np.ndarray:
+                return frames_to_float(frames[j * t:(j + 1) * t]).reshape(1, t, *frames.shape[1:], 1)
+
+            z_mean = inference.walk_to_window(model, window_at, k, inference.forward, cache, split_name, seq_i)[0]
+            return np.asarray(z_mean[0], np.float32)
+        x = frames_to_float(frames[start:start + t])
+        x = x[..., None] if not cfg.uses_windows else x[None, ..., None]
+        return self.encode(x)[0][0]
+
+    def traverse(self, z: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:
+        """Decode `z` with dimension `dim` set to each of `values`: (len(values), *sample_shape)."""
+        z = np.asarray(z, np.float32)
+        if not 0 <= dim < z.shape[-1]:
+            raise VaeViewerError(f"latent dimension {dim} does not exist (the model has {z.shape[-1]})")
+        points = np.repeat(z[None], len(values), axis=0)
+        points[:, dim] = np.asarray(values, np.float32)
+        return self.decode(points)
+
+    def interpolate(self, z_a: np.ndarray, z_b: np.ndarray, steps: int) -> np.ndarray:
+        """Decode `steps` points evenly from z_a to z_b (both ends included)."""
+        if steps < 2:
+            raise VaeViewerError("interpolation needs at least 2 steps")
+        w = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]
+        points = (1.0 - w) * np.asarray(z_a, np.float32)[None] + w * np.asarray(z_b, np.float32)[None]
+        return self.decode(points)
+
+    # ---- what the views lay out by ------------------------------------------------------
+    def started_event(self, steps: int, n_train: int) -> ev.RunStarted:
+        """What the views need to know of the data and settings (a run start, a checkpoint load,
+        an opened run)."""
+        cfg, d = self.config, self.data
+        both = d.train + d.valid
+        return ev.RunStarted(
+            config=cfg.to_dict(),
+            device=self.device,
+            precision=self.precision,
+            n_sequences=d.n_sources,
+            frame_shape=d.frame_shape,
+            n_train=n_train,
+            n_valid=len(d.valid_index) if d.valid_index is not None else 0,
+            steps_per_epoch=steps,
+            epochs=cfg.epochs,
+            intensity=d.intensity,
+            train_lengths=[len(s) for s in d.train],
+            valid_lengths=[len(s) for s in d.valid],
+            # Where each part sits in its file, so the views name frames as the file does.
+            train_offsets=[int(s.offset) for s in d.train],
+            valid_offsets=[int(s.offset) for s in d.valid],
+            train_sources=[int(s.source_index) for s in d.train],
+            valid_sources=[int(s.source_index) for s in d.valid],
+            source_names=[next((s.name for s in both if s.source_index == i), "") for i in range(d.n_sources)],
+            source_lengths=[max((s.offset + len(s) for s in both if s.source_index == i), default=0)
+                            for i in range(d.n_sources)],
+        )
+
+    def verdict(self, row: dict[str, Any], history: list[dict[str, Any]]):
+        """The verdict on `row`'s validation MSE, with the history so far (see verdict.py)."""
+        from vaeviewer.training.verdict import assess
+
+        mean_mse, pca_mse = self.baselines if self.baselines else (None, None)
+        n_frames = sum(len(s) for s in self.data.train)
+        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, history, n_frames,
+                      val_kl=row.get("val_kl"), window=self.config.model_window, window_pca_mse=self.window_pca_mse)
+
+
+class _Pass:
+    """What one walk over a split collected: loss sums, latents and per-frame errors."""
+
+    def __init__(self, split: str, window: int, loss: str):
+        self.split, self.t, self.loss = split, window, loss
+        self.rec_sum = self.kl_sum = 0.0
+        self.n = 0
+        self.kl_dim_sum: Optional[np.ndarray] = None
+        self.latents: list = []
+        self.lat_seq: list = []
+        self.lat_frame: list = []
+        self.err: list = []
+        self.err_seq: list = []
+        self.err_frame: list = []
+        self.timeline: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None   # (seq, frame, error) averaged
+        self.extra_timeline: list = []
+
+    def add(self, x, recon, z_mean, z_log_var, sequences: np.ndarray, starts: np.ndarray) -> None:
+        from vaeviewer.models import inference
+
+        rec, kl, per_dim = inference.loss_terms(x, recon, z_mean, z_log_var, self.loss)
+        self.rec_sum += float(rec.sum())
+        self.kl_sum += float(kl.sum())
+        self.n += len(x)
+        self.kl_dim_sum = per_dim.sum(0) if self.kl_dim_sum is None else self.kl_dim_sum + per_dim.sum(0)
+        sq = (x - recon) ** 2
+        t = self.t
+        per_frame = sq.reshape(len(x), -1, *sq.shape[-3:]).mean(axis=(2, 3, 4)) if t > 1 else sq.mean(axis=(1, 2, 3))[:, None]
+        self.err.append(per_frame.reshape(-1))
+        self.err_seq.append(np.repeat(sequences, per_frame.shape[1]))
+        self.err_frame.append((starts[:, None] + np.arange(per_frame.shape[1])[None, :]).reshape(-1))
+        if z_mean.ndim == 3:   # one latent per frame: one scatter point per frame
+            self.lat_frame.append((starts[:, None] + np.arange(z_mean.shape[1])[None, :]).reshape(-1))
+            self.lat_seq.append(np.repeat(sequences, z_mean.shape[1]))
+            z_mean = z_mean.reshape(-1, z_mean.shape[-1])
+        else:
+            self.lat_frame.append(starts)
+            self.lat_seq.append(sequences)
+        self.latents.append(z_mean)
+
+    def frame_errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sequence, frame, error) of every frame scored, sorted by sequence and frame."""
+        if self.timeline is not None:
+            seq, frame, err = self.timeline
+        else:
+            seq, frame, err = np.concatenate(self.err_seq), np.concatenate(self.err_frame), np.concatenate(self.err)
+        if self.extra_timeline:
+            seq = np.concatenate([seq] + [e[0] for e in self.extra_timeline])
+            frame = np.concatenate([frame] + [e[1] for e in self.extra_timeline])
+            err = np.concatenate([err] + [e[2] for e in self.extra_timeline])
+            order = np.lexsort((frame, seq))
+            seq, frame, err = seq[order], frame[order], err[order]
+        return seq.astype(np.int64), frame.astype(np.int64), err.astype(np.float32)
+
+    def terms(self, model) -> dict[str, float]:
+        kl_weight = float(model.kl_weight.numpy())
+        rec_mean, kl_mean = self.rec_sum / self.n, self.kl_sum / self.n
+        return {"loss": rec_mean + model.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
+                "mse": float(np.concatenate(self.err).mean())}
+
+    def latent_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(z_mean (N, K), sequence (N,), first frame (N,)) of every window (or frame) walked."""
+        return np.concatenate(self.latents), np.concatenate(self.lat_seq), np.concatenate(self.lat_frame)
+
+    def fill(self, detail: ev.Snapshot, max_points: int) -> None:
+        """Put the latents (an even sample of at most `max_points`), the timeline and KL per
+        dimension into `detail`."""
+        lat, lat_seq, lat_frame = self.latent_table()
+        keep = even_sample(len(lat), max_points)
+        detail.latents = lat[keep]
+        detail.latent_total = len(lat)
+        detail.latent_sequence = lat_seq[keep]
+        detail.latent_frame = lat_frame[keep]
+        detail.latent_split = self.split
+        if self.timeline is not None:   # every window that holds a frame, averaged: see timeline_stride
+            detail.timeline_sequence, detail.timeline_frame, detail.timeline_error = self.timeline
+        else:
+            detail.timeline_error = np.concatenate(self.err)
+            detail.timeline_sequence = np.concatenate(self.err_seq)
+            detail.timeline_frame = np.concatenate(self.err_frame)
+        n_err = sum(len(e) for e in self.err)
+        detail.kl_per_dim = (self.kl_dim_sum / n_err * (1 if self.t == 1 else self.t)) if self.kl_dim_sum is not None else None
