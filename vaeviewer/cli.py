@@ -1,4 +1,4 @@
-"""Command line: `vaeviewer [gui]`, `vaeviewer train`, `vaeviewer compare`, `vaeviewer inspect`, `vaeviewer bench`."""
+"""Command line: `vaeviewer [gui]`, `train`, `compare`, `export`, `inspect`, `bench`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from vaeviewer import __version__
 from vaeviewer.config import BETA_SCALES, INTENSITIES, LOSSES, PRECISIONS, SPLITS, VARIANTS, RunConfig, parse_frame_size
 from vaeviewer.errors import VaeViewerError
 
-SUBCOMMANDS = ("gui", "train", "compare", "inspect", "bench")
+SUBCOMMANDS = ("gui", "train", "compare", "export", "inspect", "bench")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -49,6 +49,8 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
     g.add_argument("--quit-after", type=float, default=None, metavar="SECONDS", help="close the app cleanly after this long")
     g.add_argument("--screenshot", type=str, default=None, metavar="FILE.png", help="save a picture of the window just before quitting")
     g.add_argument("--epochs", type=int, default=None)
+    g.add_argument("--run", type=str, default=None, metavar="DIR",
+                   help="open a finished run directory (its best.keras and data) to inspect, without training")
 
     t = sub.add_parser("train", help="train headless")
     _add_data_args(t)
@@ -89,6 +91,7 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
 
     _add_compare_parser(sub, d)
 
+    _add_export_parser(sub)
     i = sub.add_parser("inspect", help="show what a data path holds")
     _add_data_args(i)
     i.add_argument("--window", type=int, default=None, metavar="T")
@@ -99,6 +102,20 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
     b.add_argument("--only", type=str, default=None, help="comma list of: windows, data, models, session, gui, views")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier figures)")
     return parser
+
+
+def _add_export_parser(sub) -> None:
+    e = sub.add_parser("export", help="a finished run's per-frame errors, latents and a comparison video, headless")
+    e.add_argument("run", metavar="DIR", help="the run directory (train --out)")
+    e.add_argument("paths", nargs="*", metavar="DATA",
+                   help="other data to apply the run to (default: the run's own data, split as in training)")
+    e.add_argument("--errors", metavar="FILE.csv", help="one row per frame: sequence, frame, mse, in_valid, above_threshold")
+    e.add_argument("--latents", metavar="FILE.csv|FILE.npy", help="z mean per frame (conv2d) or per window")
+    e.add_argument("--video", metavar="FILE.mp4|FILE.gif", help="input | reconstruction | |error| side by side")
+    e.add_argument("--split", choices=("all", "train", "valid"), default="all", help="which frames (default all)")
+    e.add_argument("--threshold", type=float, default=None,
+                   help="error threshold for above_threshold (default: mean + 3 SD of the training frames' error)")
+    e.add_argument("--json", action="store_true", help="print what was written as JSON")
 
 
 def _add_compare_parser(sub, d: RunConfig) -> None:
@@ -307,6 +324,22 @@ def _cmd_compare(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(a: argparse.Namespace) -> int:
+    from vaeviewer.training.export import run_export
+
+    if not (a.errors or a.latents or a.video):
+        raise VaeViewerError("export: nothing to write; give --errors FILE.csv, --latents FILE.csv|.npy or --video FILE.mp4")
+    for flag, value, suffixes in (("--errors", a.errors, (".csv",)), ("--latents", a.latents, (".csv", ".npy")),
+                                  ("--video", a.video, (".mp4", ".gif", ".avi", ".mov", ".mkv"))):
+        if value and not value.lower().endswith(suffixes):
+            raise VaeViewerError(f"{flag} {value}: the name must end with {' or '.join(suffixes)}")
+    report = run_export(a.run, a.paths or None, errors=a.errors, latents=a.latents, video=a.video, split=a.split,
+                        threshold=a.threshold, say=None if a.json else print)
+    if a.json:
+        print(json.dumps(report))
+    return 0
+
+
 def _cmd_inspect(a: argparse.Namespace) -> int:
     from vaeviewer.data.inspect import describe, describe_text
 
@@ -356,7 +389,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.insert(0, "gui")
     parser = _build_parser()
     a = parser.parse_args(args)
-    handlers = {"gui": _cmd_gui, "inspect": _cmd_inspect, "bench": _cmd_bench, "compare": _cmd_compare}
+    handlers = {"gui": _cmd_gui, "inspect": _cmd_inspect, "bench": _cmd_bench, "compare": _cmd_compare,
+                "export": _cmd_export}
     try:
         if a.command == "train":
             return _cmd_train(a, _given_train_flags(args))

@@ -17,6 +17,7 @@ CONFIG = "config.json"
 HISTORY = "history.jsonl"
 LAST = "last.keras"
 BEST = "best.keras"
+DATA_INFO = "data.json"   # what the data preparation decided that the model depends on (intensity stretch)
 
 
 def _clean(value: Any) -> Any:
@@ -115,6 +116,20 @@ class RunDirectory:
             except json.JSONDecodeError:
                 raise VaeViewerError(f"{file}: line {n} is not valid JSON; the history is damaged") from None
         return renumber_history(rows)
+
+    def write_data_info(self, info: dict[str, Any]) -> None:
+        atomic_write_text(self.path / DATA_INFO, json.dumps(info, indent=1) + "\n")
+
+    def read_data_info(self) -> dict[str, Any]:
+        """data.json as a dict; {} for a run directory written before it existed."""
+        file = self.path / DATA_INFO
+        if not file.is_file():
+            return {}
+        try:
+            info = json.loads(file.read_text())
+        except (json.JSONDecodeError, OSError):
+            raise VaeViewerError(f"{file}: not valid JSON; the run directory is damaged") from None
+        return info if isinstance(info, dict) else {}
 
     @property
     def last_model(self) -> Path:

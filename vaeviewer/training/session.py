@@ -169,6 +169,9 @@ class TrainingSession:
         if self._rundir is not None:
             # On resume too: the run directory's config says what this run is (e.g. its new epochs).
             self._rundir.write_config(cfg)
+            # The stretch the model was trained under, so that other data can be given the same one.
+            self._rundir.write_data_info({"intensity": list(self.data.intensity) if self.data.intensity else None,
+                                          "frame_shape": list(self.data.frame_shape)})
 
         steps = self._steps_per_epoch()
         d = self.data
