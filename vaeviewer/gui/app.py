@@ -64,7 +64,10 @@ def main_gui(args: Any) -> int:
 
     window = MainWindow(config)
     window.show()
-    if getattr(args, "autostart", False):
+    run_dir = getattr(args, "run", None)
+    if run_dir:
+        QTimer.singleShot(0, lambda: window.open_run(run_dir))
+    elif getattr(args, "autostart", False):
         QTimer.singleShot(0, window.start_run)
     screenshot: Optional[str] = getattr(args, "screenshot", None)
     quit_after = getattr(args, "quit_after", None)

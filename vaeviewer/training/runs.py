@@ -299,11 +299,15 @@ class RunViewer:
     """
 
     def __init__(self, path: str | os.PathLike, listener: Optional[Callable[[Any], None]] = None,
-                 sequences: Optional[list] = None, data_paths: Optional[list] = None):
+                 sequences: Optional[list] = None, data_paths: Optional[list] = None,
+                 other_paths: Optional[list] = None):
+        """`sequences` or `other_paths`: other data to apply the run to (whole, no validation);
+        `data_paths`: where the run's own data is now, if it moved."""
         self.path = Path(path)
         self.listener = listener or (lambda event: None)
         self._sequences = sequences
         self._data_paths = data_paths
+        self._other_paths = other_paths
         self.run_store: Optional[Run] = None
         self.inspector = None
         self.model = None
@@ -343,6 +347,11 @@ class RunViewer:
         run.config = run.config.replace(out=None)
         self.model, self.config, self.history = run.model, run.config, list(run.history)
         self.listener(ev.Message("loading the data and computing the baselines"))
+        if self._sequences is None and self._other_paths:
+            from vaeviewer.data.sources import load_sequences
+
+            self._sequences = load_sequences(self._other_paths, run.frame_shape)
+            self.config = self.config.replace(paths=[os.path.abspath(p) for p in self._other_paths], demo=False)
         if self._sequences is not None:       # other data: every frame, no validation part
             inspector = run.inspector(self._sequences)
         elif self._data_paths:                # the run's own data, moved: split as the run did
@@ -373,7 +382,8 @@ class RunViewer:
                    "epochs": len(self.history), "val_mse": terms.get("mse"), "opened": str(self.path)}
         best = min((r for r in self.history if isinstance(r.get("val_loss"), (int, float))),
                    key=lambda r: r["val_loss"], default=None)
-        text = f"opened {self.path} ({len(self.history)} epochs trained; best.keras"
+        n = len(self.history)
+        text = f"opened {self.path} ({n} epoch{'' if n == 1 else 's'} trained; best.keras"
         text += f" from epoch {best['epoch']})" if best else ")"
         if terms.get("mse") is not None and inspector.baselines:
             verdict = inspector.verdict({"val_mse": terms["mse"], "val_kl": terms.get("kl")}, self.history)
