@@ -250,3 +250,23 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
+
+
+def adopt_model_spec(cfg: RunConfig, spec: dict[str, Any]) -> RunConfig:
+    """`cfg` with the architecture a saved model was built with (variant, window, latent, ...)."""
+    changes: dict[str, Any] = {}
+    for name in ("variant", "latent_dim", "inner_dim", "loss", "dropout"):
+        if spec.get(name) is not None:
+            changes[name] = spec[name]
+    if spec.get("filters"):
+        changes["filters"] = tuple(int(f) for f in spec["filters"])
+    variant = changes.get("variant", cfg.variant)
+    stateful = bool(spec.get("stateful", False))
+    changes["stateful"] = stateful
+    if variant != "conv2d" and spec.get("window"):
+        changes["window"] = int(spec["window"])
+        window = changes["window"]
+        changes["stride"] = window if stateful else min(cfg.stride, window)
+    if stateful and spec.get("batch_size"):
+        changes["batch_size"] = int(spec["batch_size"])
+    return cfg.replace(**changes)

@@ -59,6 +59,14 @@ class Inspector:
         self.state_checkpoints = None
         self.last_kl_per_dim: Optional[np.ndarray] = None
 
+    @classmethod
+    def open(cls, run_dir, sequences: Optional[list] = None) -> "Inspector":
+        """The Inspector of a finished run directory: its best.keras over its own data (split as in
+        training, with baselines), or over `sequences` taken whole. Read-only."""
+        from vaeviewer.training.runs import Run
+
+        return Run(run_dir).inspector(sequences)
+
     # ---- weights ----------------------------------------------------------------------------
     def weights_changed(self) -> None:
         """Say that the weights were set other than by a training step (restore-best, a load)."""
@@ -366,6 +374,22 @@ class Inspector:
             source_lengths=[max((s.offset + len(s) for s in both if s.source_index == i), default=0)
                             for i in range(d.n_sources)],
         )
+
+    def compute_baselines(self) -> ev.Baselines:
+        """The mean-frame and per-frame PCA errors on the validation frames (and, for window
+        models, PCA with K components per window, the baseline at equal budget); kept here for
+        the verdicts and returned as the event the views draw."""
+        from vaeviewer.training.baselines import compute_baselines, compute_window_pca
+
+        cfg, d = self.config, self.data
+        self.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
+        if cfg.uses_windows:
+            # Fitted on windows at stride 1 whatever the run's stride: the same baseline for every
+            # run with this window (stateful or not), as the per-frame baselines are.
+            self.window_pca_mse = compute_window_pca(d.train, d.valid, cfg.model_window, cfg.latent_dim, stride=1,
+                                                     seed=cfg.seed)
+        return ev.Baselines(mean_frame_mse=self.baselines[0], pca_mse=self.baselines[1],
+                            window_pca_mse=self.window_pca_mse, window=cfg.model_window)
 
     def verdict(self, row: dict[str, Any], history: list[dict[str, Any]]):
         """The verdict on `row`'s validation MSE, with the history so far (see verdict.py)."""

@@ -138,3 +138,30 @@ class RunDirectory:
     @property
     def best_model(self) -> Path:
         return self.path / BEST
+
+    def save_epoch(self, model, history: list[dict[str, Any]], improved: bool) -> None:
+        """After an epoch: last.keras, best.keras when `improved`, and the history (each atomic)."""
+        from vaeviewer.models.io import save_model
+
+        try:
+            save_model(model, self.last_model)
+            if improved:
+                save_model(model, self.best_model)
+            self.write_history(history)
+        except OSError as exc:
+            raise VaeViewerError(
+                f"{self.path}: cannot write the checkpoint ({exc.strerror or exc}); "
+                "the previous checkpoint is still intact. Free some space or choose another --out."
+            ) from None
+
+    def write_tensorboard(self, row: dict[str, Any]) -> None:
+        """Scalars of one epoch as TensorBoard events under DIR/tensorboard."""
+        import tensorflow as tf
+
+        if getattr(self, "_tb_writer", None) is None:
+            self._tb_writer = tf.summary.create_file_writer(str(self.path / "tensorboard"))
+        with self._tb_writer.as_default():
+            for key, value in row.items():
+                if key not in ("epoch", "global_step") and isinstance(value, float) and math.isfinite(value):
+                    tf.summary.scalar(key, value, step=row["epoch"])
+        self._tb_writer.flush()

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from vaeviewer.config import RunConfig
+from vaeviewer.config import RunConfig, adopt_model_spec
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.prepare import PreparedData
@@ -59,9 +59,7 @@ class Run:
         if spec.get("variant") and spec.get("variant") != self.config.variant:
             raise VaeViewerError(f"{self.path}: best.keras is a {spec.get('variant')} model but config.json says "
                                  f"{self.config.variant}; the run directory is inconsistent")
-        from vaeviewer.training.session import _adopt_model_spec
-
-        self.config = _adopt_model_spec(self.config, spec)
+        self.config = adopt_model_spec(self.config, spec)
         self._inspector: Optional[Any] = None
 
     # ---- what the model takes -----------------------------------------------------------
@@ -181,13 +179,8 @@ class Run:
         else:
             data = self.other_data(sequences)
         inspector = Inspector(self.model, data, self.config, precision=str(self.model.dtype_policy.name))
-        from vaeviewer.training.baselines import compute_baselines, compute_window_pca
-
         if data.valid and baselines:
-            inspector.baselines = compute_baselines(data.train, data.valid, self.config.latent_dim, seed=self.config.seed)
-            if self.config.uses_windows:
-                inspector.window_pca_mse = compute_window_pca(data.train, data.valid, self.config.model_window,
-                                                              self.config.latent_dim, stride=1, seed=self.config.seed)
+            inspector.compute_baselines()
         return inspector
 
     def missing_data(self) -> list[str]:

@@ -18,12 +18,13 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from vaeviewer.config import RunConfig
-from vaeviewer.data.windows import frames_to_float
+from vaeviewer.config import RunConfig, adopt_model_spec
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.inspector import Inspector
+from vaeviewer.training.prefetch import prefetch
 from vaeviewer.training.prepare import PreparedData  # noqa: F401  (re-exported)
+from vaeviewer.training.report import divergence_message, epochs_text, run_summary
 from vaeviewer.training.rundir import RunDirectory
 
 Listener = Callable[[Any], None]
@@ -184,18 +185,7 @@ class TrainingSession:
         else:
             self._emit(ev.Message(f"KL weight {self.model.beta:.4g} = beta as given (beta_scale none)"))
         self._emit(ev.Message("computing baselines (mean frame, PCA)"))
-        from vaeviewer.training.baselines import compute_baselines
-
-        self.inspector.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
-        if cfg.uses_windows:
-            from vaeviewer.training.baselines import compute_window_pca
-
-            # Fitted on windows at stride 1 whatever the run's stride: the same baseline for every
-            # run with this window (stateful or not), as the per-frame baselines are.
-            self.inspector.window_pca_mse = compute_window_pca(d.train, d.valid, cfg.model_window, cfg.latent_dim,
-                                                     stride=1, seed=cfg.seed)
-        self._emit(ev.Baselines(mean_frame_mse=self.baselines[0], pca_mse=self.baselines[1],
-                                window_pca_mse=self.window_pca_mse, window=cfg.model_window))
+        self._emit(self.inspector.compute_baselines())
 
         return self._train_loop(cfg, steps)
 
@@ -215,7 +205,7 @@ class TrainingSession:
             raise VaeViewerError(f"{where}: cannot change on resume: {what}; start a new run with --out for other settings")
         done = len(self.history)
         if wanted.epochs <= done:
-            raise VaeViewerError(f"{where} already has {_epochs(done)}; pass --epochs N, a new total above {done}, "
+            raise VaeViewerError(f"{where} already has {epochs_text(done)}; pass --epochs N, a new total above {done}, "
                                  "to train more")
         return wanted
 
@@ -317,7 +307,7 @@ class TrainingSession:
         train_wall = 0.0      # the whole batch loop: data, steps, events, snapshots (not validation)
         samples_done = 0
         done_steps = 0
-        reason, message = "completed", f"finished {_epochs(cfg.epochs)}"
+        reason, message = "completed", f"finished {epochs_text(cfg.epochs)}"
 
         try:
             for epoch in range(start_epoch, cfg.epochs):
@@ -325,7 +315,7 @@ class TrainingSession:
                 sums = np.zeros(3)
                 n_batches = 0
                 t_epoch = time.perf_counter()
-                for step, (reset, x) in enumerate(self._prefetch(self._train_batches(rng))):
+                for step, (reset, x) in enumerate(prefetch(self._train_batches(rng))):
                     if step >= steps:
                         break
                     self._between_batches()
@@ -373,7 +363,7 @@ class TrainingSession:
                 self._write_epoch(score < best)
                 best = min(best, score)
         except _StopRun:
-            reason, message = "stopped", f"stopped after {_epochs(len(self.history))}, step {self.global_step}"
+            reason, message = "stopped", f"stopped after {epochs_text(len(self.history))}, step {self.global_step}"
         except _Diverged as exc:
             reason = "diverged"
             message = self._divergence_message(exc)
@@ -402,23 +392,7 @@ class TrainingSession:
         return summary
 
     def _divergence_message(self, exc: "_Diverged") -> str:
-        """What a diverged run says: where, what was kept (truthfully), and what to try."""
-        text = f"the loss became NaN or infinite at epoch {exc.epoch + 1}, step {exc.step + 1}; training stopped"
-        if self.history:
-            kept = len(self.history)
-            text += f" and the model was set back to the end of epoch {kept}"
-            if self._rundir is not None:
-                text += f" (saved in {self._rundir.last_model})"
-        else:
-            text += " before any epoch finished, so no weights were saved"
-            if self._rundir is not None:
-                text += f" in {self._rundir.path}"
-        if self.precision and self.precision.startswith("mixed"):
-            text += (f". It ran in {self.precision}: --precision float32 is worth a try, then a lower "
-                     "learning rate or a smaller beta")
-        else:
-            text += ". Try a lower learning rate or a smaller beta"
-        return text + "."
+        return divergence_message(exc.epoch, exc.step, len(self.history), self._rundir, self.precision)
 
     def _distribute(self, x: np.ndarray):
         """Under a multi-replica strategy, give each replica its own slice of the batch."""
@@ -465,41 +439,6 @@ class TrainingSession:
             self._last_detail_t = now
             self._emit(self._detail_snapshot(*self.inspector.selected))
 
-    def _prefetch(self, batches: Iterator, depth: int = 2) -> Iterator:
-        """Assemble the next batches in a helper thread while the model trains on this one."""
-        q: "queue.Queue" = queue.Queue(maxsize=depth)
-        done = object()
-        stop = threading.Event()
-
-        def produce() -> None:
-            try:
-                for item in batches:
-                    while not stop.is_set():
-                        try:
-                            q.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                q.put(done)
-            except BaseException as exc:  # hand the error to the consumer
-                q.put(exc)
-
-        thread = threading.Thread(target=produce, name="vaeviewer-batches", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = q.get()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-
     # ---- views (through the Inspector) ---------------------------------------------------
     def _synced_inspector(self) -> Inspector:
         """The Inspector, told which weights the model holds now and whether training runs."""
@@ -536,32 +475,9 @@ class TrainingSession:
         if self._rundir is None:
             return
         if self.config.tensorboard:
-            self._write_tensorboard(self.history[-1])
-        from vaeviewer.models.io import save_model
-
+            self._rundir.write_tensorboard(self.history[-1])
         self._emit(ev.Message("saving checkpoint"))
-        try:
-            save_model(self.model, self._rundir.last_model)
-            if improved:
-                save_model(self.model, self._rundir.best_model)
-            self._rundir.write_history(self.history)
-        except OSError as exc:
-            raise VaeViewerError(
-                f"{self._rundir.path}: cannot write the checkpoint ({exc.strerror or exc}); "
-                "the previous checkpoint is still intact. Free some space or choose another --out."
-            ) from None
-
-    def _write_tensorboard(self, row: dict[str, Any]) -> None:
-        """Scalars of one epoch as TensorBoard events under DIR/tensorboard."""
-        import tensorflow as tf
-
-        if getattr(self, "_tb_writer", None) is None:
-            self._tb_writer = tf.summary.create_file_writer(str(self._rundir.path / "tensorboard"))
-        with self._tb_writer.as_default():
-            for key, value in row.items():
-                if key not in ("epoch", "global_step") and isinstance(value, float) and math.isfinite(value):
-                    tf.summary.scalar(key, value, step=row["epoch"])
-        self._tb_writer.flush()
+        self._rundir.save_epoch(self.model, self.history, improved)
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Save the current model as a .keras file (atomically). Not while a batch runs."""
@@ -586,7 +502,7 @@ class TrainingSession:
         if self.data is None:
             # A session that never trained (a fresh window): take the model's own architecture
             # settings, so that any checkpoint of the loaded data's frame size opens.
-            cfg = self.config = _adopt_model_spec(cfg, model.spec).validate()
+            cfg = self.config = adopt_model_spec(cfg, model.spec).validate()
             self.data = self._prepare_data(cfg)
         expected = (cfg.model_window,) if cfg.uses_windows else ()
         expected += (*self.data.frame_shape, 1)
@@ -630,77 +546,10 @@ class TrainingSession:
         return self.inspector.verdict(row, self.history)
 
     def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
-        last = self.history[-1] if self.history else {}
-        cfg = self.config
-        kept = best if (best is not None and cfg.restore_best) else last
-        return {
-            "variant": cfg.variant,
-            "stateful": cfg.stateful,
-            "window": cfg.model_window,
-            "epochs": len(self.history),
-            "steps": self.global_step,
-            "train_loss": last.get("loss"),
-            "val_loss": kept.get("val_loss"),
-            "val_mse": kept.get("val_mse"),
-            "val_kl": kept.get("val_kl"),
-            "kept_epoch": kept.get("epoch"),     # 1-based, as history.jsonl and the console count
-            "last_val_loss": last.get("val_loss"),
-            "last_val_mse": last.get("val_mse"),
-            "pca_mse": self.baselines[1] if self.baselines else None,
-            "mean_frame_mse": self.baselines[0] if self.baselines else None,
-            "window_pca_mse": self.window_pca_mse,   # window models: PCA with K per window (equal budget)
-            "samples_per_s": samples_per_s,
-            "seconds": seconds,
-            "precision": self.precision,
-            "effective_beta": self.model.beta if self.model is not None else None,
-            # (lo, hi) of the loaded values stretched to 0..1 for training (cfg.intensity), or None
-            "intensity_range": list(self.data.intensity) if self.data is not None and self.data.intensity else None,
-            "device": self.device,
-            "replicas": self.replicas,
-            **self._layout_summary(),
-            "out": str(cfg.out) if cfg.out else None,
-        }
-
-
-    def _layout_summary(self) -> dict[str, Any]:
-        """`split` (the split used) and, for stateful runs, the layout of the training groups."""
-        d = self.data
-        plan = d.train_streams if d is not None else None
-        return {
-            "split": d.split if d is not None else None,
-            "stateful_layout": plan.layout if plan is not None else None,   # "sequences" or "streams"
-            "groups": len(plan.groups) if plan is not None else None,
-            "dropped_frames": plan.dropped_frames if plan is not None else None,
-            "left_out_sequences": plan.left_out if plan is not None else None,
-        }
+        return run_summary(self, samples_per_s, seconds, best)
 
 
 class _Diverged(Exception):
     def __init__(self, epoch: int, step: int):
         super().__init__(f"diverged at epoch {epoch}, step {step}")
         self.epoch, self.step = epoch, step
-
-
-def _epochs(n: int) -> str:
-    """'1 epoch', '2 epochs'."""
-    return f"{n} epoch{'' if n == 1 else 's'}"
-
-
-def _adopt_model_spec(cfg: RunConfig, spec: dict[str, Any]) -> RunConfig:
-    """`cfg` with the architecture a saved model was built with (variant, window, latent, ...)."""
-    changes: dict[str, Any] = {}
-    for name in ("variant", "latent_dim", "inner_dim", "loss", "dropout"):
-        if spec.get(name) is not None:
-            changes[name] = spec[name]
-    if spec.get("filters"):
-        changes["filters"] = tuple(int(f) for f in spec["filters"])
-    variant = changes.get("variant", cfg.variant)
-    stateful = bool(spec.get("stateful", False))
-    changes["stateful"] = stateful
-    if variant != "conv2d" and spec.get("window"):
-        changes["window"] = int(spec["window"])
-        window = changes["window"]
-        changes["stride"] = window if stateful else min(cfg.stride, window)
-    if stateful and spec.get("batch_size"):
-        changes["batch_size"] = int(spec["batch_size"])
-    return cfg.replace(**changes)
