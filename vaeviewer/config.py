@@ -91,6 +91,8 @@ class RunConfig:
     out: str | None = None
     tensorboard: bool = False
     snapshot_interval_s: float = 1.0
+    first_look_s: float = 40.0      # seconds after Start: if no epoch has ended by then, validate once early
+                                    # for a first verdict (training is unchanged); 0 = off
     max_scatter_points: int = 2000
 
     @property
@@ -150,7 +152,8 @@ class RunConfig:
             isinstance(self.steps_per_epoch, bool) or not isinstance(self.steps_per_epoch, int) or self.steps_per_epoch < 1
         ):
             raise bad("steps_per_epoch", f"{self.steps_per_epoch!r} must be a whole number >= 1 or empty")
-        for name, lo, hi in (("beta", 0.0, 1e6), ("learning_rate", 1e-8, 10.0), ("snapshot_interval_s", 0.0, 3600.0)):
+        for name, lo, hi in (("beta", 0.0, 1e6), ("learning_rate", 1e-8, 10.0), ("snapshot_interval_s", 0.0, 3600.0),
+                             ("first_look_s", 0.0, 86400.0)):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not lo <= value <= hi:
                 raise bad(name, f"{value!r} must be a number from {lo:g} to {hi:g}")

@@ -163,3 +163,66 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
         "first_view_without_checkpoints_over_forward": first_train_view / forward,
         "run_seconds": run_seconds, "target": "view_worst_over_forward < 3",
     }
+
+
+class _FirstVerdict:
+    """Listener: seconds from Start to the first verdict (a first look or the first epoch's end),
+    the step rate, and the steps an epoch has; stops the run at the first verdict."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.session: Any = None
+        self.verdict_s: float | None = None
+        self.kind = ""
+        self.source = ""
+        self.steps_per_epoch = 0
+        self.setup_s: float | None = None
+        self.batches: list[float] = []
+
+    def __call__(self, event: Any) -> None:
+        now = time.perf_counter() - self.t0
+        if isinstance(event, ev.RunStarted):
+            self.steps_per_epoch = event.steps_per_epoch
+        elif isinstance(event, ev.BatchEnd):
+            if self.setup_s is None:
+                self.setup_s = now
+            self.batches.append(now)
+        elif isinstance(event, (ev.FirstLook, ev.EpochEnd)) and self.verdict_s is None:
+            self.verdict_s = now
+            self.kind = event.verdict.kind if event.verdict is not None else "none"
+            self.source = "first look" if isinstance(event, ev.FirstLook) else "epoch 1"
+            self.session.stop()
+
+    def epoch_estimate(self) -> float | None:
+        """Seconds from Start to the end of the first epoch without a first look (setup + steps x step time)."""
+        if self.setup_s is None or len(self.batches) < 3:
+            return None
+        step = (self.batches[-1] - self.batches[1]) / (len(self.batches) - 2)   # the first batch traces
+        return self.setup_s + self.steps_per_epoch * step
+
+
+def bench_first_verdict(quick: bool = False) -> dict[str, Any]:
+    """Seconds from Start to the first verdict for each variant at the default settings, on the
+    demo data and on an 800-frame clip, with the first look (config.first_look_s) and, estimated
+    from the step rate, without it (the first epoch's end)."""
+    variants = {"conv2d": {}, "conv3d": dict(variant="conv3d"), "convlstm": dict(variant="convlstm"),
+                "convlstm-stateful": dict(variant="convlstm", stateful=True, stride=10)}
+    datasets = {"clip_800": dict(demo_sequences=1, demo_frames=800)}
+    if not quick:
+        datasets = {"demo": {}, **datasets}
+    out: dict[str, Any] = {"first_look_s": RunConfig().first_look_s, "goal_s": 60.0}
+    for data_name, data in datasets.items():
+        rows = {}
+        for name, changes in variants.items():
+            clock = _FirstVerdict()
+            session = TrainingSession(RunConfig(demo=True, epochs=1, **data, **changes), clock)
+            clock.session = session
+            clock.t0 = time.perf_counter()
+            session.run()
+            estimate = clock.epoch_estimate()
+            rows[name] = {"first_verdict_s": round(clock.verdict_s, 1) if clock.verdict_s else None,
+                          "from": clock.source, "verdict": clock.kind,
+                          "first_epoch_s_without_first_look": round(estimate, 1) if estimate else None,
+                          "steps_per_epoch": clock.steps_per_epoch}
+        out[data_name] = rows
+    return out

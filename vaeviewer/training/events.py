@@ -91,6 +91,19 @@ class Snapshot:
 
 
 @dataclass
+class FirstLook:
+    """A validation run once during the first epoch, for a first verdict before the epoch ends
+    (config.first_look_s). Not a history row; training goes on unchanged."""
+
+    epoch: int                      # 0-based
+    step: int                       # batches of this epoch done
+    fraction: float                 # of the epoch done
+    seconds: float                  # since the run started
+    valid: dict[str, float]         # loss, reconstruction, kl, mse
+    verdict: Any = None             # training.verdict.Verdict
+
+
+@dataclass
 class RunFinished:
     reason: str                     # "completed", "stopped", "diverged" (NaN/inf), "error"
     message: str
@@ -102,5 +115,5 @@ class Message:
     text: str                       # progress text for a status bar (loading data, saving...)
 
 
-Event = RunStarted | Baselines | BatchEnd | EpochEnd | Snapshot | RunFinished | Message
+Event = RunStarted | Baselines | BatchEnd | EpochEnd | FirstLook | Snapshot | RunFinished | Message
 Listener = Callable[[Event], None]

@@ -64,6 +64,11 @@ class ConsoleReporter:
             self._line(f"epoch {event.epoch + 1}/{self.epochs}: loss {event.train['loss']:.3f} "
                        f"(rec {event.train['reconstruction']:.3f}, kl {event.train['kl']:.3f}){val}  "
                        f"{event.seconds:.1f}s{verdict}")
+        elif isinstance(event, ev.FirstLook):
+            v = event.valid
+            verdict = f"  [{HEADLINES.get(event.verdict.kind, event.verdict.kind)}]" if event.verdict is not None else ""
+            self._line(f"first look at {event.seconds:.0f}s ({event.fraction:.0%} of epoch {event.epoch + 1}): "
+                       f"val MSE {v['mse']:.5f}{verdict}")
         elif isinstance(event, ev.RunFinished) and event.reason != "error":  # errors: the CLI prints them
             self._line(f"{event.reason}: {event.message}")
         elif isinstance(event, ev.Message) and (self.tty or event.text.startswith(NOTES)):

@@ -31,7 +31,7 @@ def _clean(value: Any) -> Any:
 # Everything else is in the stored model or decides the data it saw (batch_size too when the
 # model is stateful: its batch size is fixed in its Input).
 RESUMABLE_SETTINGS = ("epochs", "steps_per_epoch", "min_steps_per_epoch", "batch_size", "learning_rate",
-                      "kl_warmup_epochs", "tensorboard", "restore_best", "snapshot_interval_s",
+                      "kl_warmup_epochs", "tensorboard", "restore_best", "snapshot_interval_s", "first_look_s",
                       "max_scatter_points", "out")
 
 

@@ -74,6 +74,7 @@ class TrainingSession:
         self.data: Optional[PreparedData] = None
         self.global_step = 0
         self._last_detail_t = 0.0
+        self._t_start = time.perf_counter()   # set again when run() starts: the first look counts from it
         self._rundir: Optional[RunDirectory] = None
         self.precision = "float32"
         self.device = "CPU"
@@ -106,6 +107,7 @@ class TrainingSession:
     def run(self) -> dict[str, Any]:
         """Train to the end (or until stopped); return the summary. Blocking."""
         self._running.set()
+        self._t_start = time.perf_counter()
         try:
             return self._run()
         except _StopRun:
@@ -307,6 +309,7 @@ class TrainingSession:
         train_wall = 0.0      # the whole batch loop: data, steps, events, snapshots (not validation)
         samples_done = 0
         done_steps = 0
+        looked, looked_seconds = False, 0.0   # the first look (config.first_look_s): once, not timed as training
         reason, message = "completed", f"finished {epochs_text(cfg.epochs)}"
 
         try:
@@ -340,7 +343,14 @@ class TrainingSession:
                     eta = elapsed / done_steps * (total_steps - done_steps)
                     self._emit(ev.BatchEnd(epoch, step, self.global_step, *values.tolist(), rate, eta))
                     self._maybe_detail_snapshot()
-                train_wall += time.perf_counter() - t_epoch
+                    if not self.history and not looked and cfg.first_look_s and \
+                            time.perf_counter() - self._t_start >= cfg.first_look_s and step + 1 < steps:
+                        looked = True
+                        t_look = time.perf_counter()
+                        self._first_look(epoch, step + 1, steps)
+                        looked_seconds += time.perf_counter() - t_look
+                train_wall += time.perf_counter() - t_epoch - looked_seconds
+                looked_seconds = 0.0
                 if cfg.stateful:
                     inference.reset_states(model)
                 train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
@@ -390,6 +400,18 @@ class TrainingSession:
             message = f"{message.rstrip('.')}. {verdict.text}"
         self._emit(ev.RunFinished(reason, message, summary))
         return summary
+
+    def _first_look(self, epoch: int, done: int, steps: int) -> None:
+        """Validate once before the first epoch ends, for a first verdict (the weights are not touched)."""
+        self._emit(ev.Message("first look: validating before the first epoch ends"))
+        valid, snapshot = self._validate()
+        if not valid:
+            return
+        row = {f"val_{k}": v for k, v in valid.items()}
+        self._emit(ev.FirstLook(epoch, done, done / steps, time.perf_counter() - self._t_start, valid,
+                                verdict=self._verdict(row)))
+        if snapshot is not None:
+            self._emit(snapshot)
 
     def _divergence_message(self, exc: "_Diverged") -> str:
         return divergence_message(exc.epoch, exc.step, len(self.history), self._rundir, self.precision)
