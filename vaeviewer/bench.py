@@ -6,7 +6,7 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-PARTS = ("windows", "data", "models", "session", "views", "gui")
+PARTS = ("windows", "data", "models", "session", "views", "verdict", "gui", "probe")
 
 
 def _windows(quick: bool) -> dict[str, Any]:
@@ -50,14 +50,26 @@ def _views(quick: bool) -> dict[str, Any]:
     return bench_stateful_view(quick=quick)
 
 
+def _verdict(quick: bool) -> dict[str, Any]:
+    from vaeviewer.training.bench import bench_first_verdict
+
+    return bench_first_verdict(quick=quick)
+
+
 def _gui(quick: bool) -> dict[str, Any]:
     from vaeviewer.gui.bench import bench_gui
 
     return bench_gui(seconds=8 if quick else 20)
 
 
+def _probe(quick: bool) -> dict[str, Any]:
+    from vaeviewer.gui.bench_probe import bench_probe
+
+    return bench_probe(quick=quick)
+
+
 RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "data": _data, "models": _models, "session": _session, "views": _views,
-                                                   "gui": _gui}
+                                                   "verdict": _verdict, "gui": _gui, "probe": _probe}
 
 
 def run_bench(parts: Optional[list[str]] = None, quick: bool = False) -> dict[str, Any]:

@@ -37,6 +37,8 @@ class FakeSession:
     """Speaks the TrainingSession interface with synthetic events; `batch_s` per batch."""
 
     instances: list = []
+    model = None        # no Keras model: nothing to lose on closing
+    inspector = None
 
     def __init__(self, config: RunConfig, listener, sequences=None, batch_s: float = 0.005):
         self.config, self.listener = config, listener

@@ -56,16 +56,26 @@ def _loss_and_gradients(model, x):
     return float(loss), [None if g is None else tf.cast(g, tf.float32).numpy() for g in grads]
 
 
+_FLOAT32_REFERENCES: dict = {}
+
+
+def _float32_reference(variant, frame_shape, window, filters):
+    """(weights, x, loss, gradients) of the float32 model: computed once, shared by both policies' checks."""
+    key = (variant, tuple(frame_shape), window, tuple(filters))
+    if key not in _FLOAT32_REFERENCES:
+        with policy_scope("float32"):
+            ref = build_vae(variant, frame_shape, window=window, filters=filters, inner_dim=8, latent_dim=3, seed=0)
+        shape = (4, *frame_shape, 1) if variant == "conv2d" else (4, window, *frame_shape, 1)
+        x = np.random.default_rng(1).random(shape, dtype=np.float32)
+        _FLOAT32_REFERENCES[key] = (ref.get_weights(), x, *_loss_and_gradients(ref, x))
+    return _FLOAT32_REFERENCES[key]
+
+
 def _check_against_float32(variant, frame_shape, window, policy, filters=(4, 8)):
-    kw = dict(window=window, filters=filters, inner_dim=8, latent_dim=3, seed=0)
-    with policy_scope("float32"):
-        ref = build_vae(variant, frame_shape, **kw)
+    weights, x, expected_loss, expected = _float32_reference(variant, frame_shape, window, filters)
     with policy_scope(policy):
-        model = build_vae(variant, frame_shape, **kw)
-    model.set_weights(ref.get_weights())
-    shape = (4, *frame_shape, 1) if variant == "conv2d" else (4, window, *frame_shape, 1)
-    x = np.random.default_rng(1).random(shape, dtype=np.float32)
-    expected_loss, expected = _loss_and_gradients(ref, x)
+        model = build_vae(variant, frame_shape, window=window, filters=filters, inner_dim=8, latent_dim=3, seed=0)
+    model.set_weights(weights)
     loss, grads = _loss_and_gradients(model, x)
     where = f"{variant} T={window} {frame_shape} {policy}"
     assert np.isfinite(loss), where

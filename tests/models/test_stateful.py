@@ -19,9 +19,18 @@ SHAPE = (12, 14)
 T = 3
 
 
-@pytest.fixture
-def stateful_model():
+@pytest.fixture(scope="module")
+def _shared_stateful_model():
     return build_vae("convlstm", SHAPE, window=T, stateful=True, batch_size=2, seed=3, **TINY)
+
+
+@pytest.fixture
+def stateful_model(_shared_stateful_model):
+    """One stateful model for the tests here (its compiled train and predict steps are traced once),
+    handed to each test with its carried state reset, as a fresh model has it. A test may train it:
+    none depends on the weights' values."""
+    reset_states(_shared_stateful_model)
+    return _shared_stateful_model
 
 
 def test_state_is_carried_and_reset(stateful_model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.reliability.clirun import TINY_TRAIN, assert_user_error, vaeviewer
+from tests.reliability.clirun import TINY_TRAIN, assert_user_error, vaeviewer_batch
 from tests.reliability.corpus import BAD, BY_NAME, ODD
 from vaeviewer.data.sources import load_sequences
 from vaeviewer.errors import VaeViewerError
@@ -60,34 +60,59 @@ def test_a_bad_file_among_good_ones_is_named(tmp_path):
         load_sequences([good, bad, good])
 
 
-@pytest.mark.parametrize("name", [item.name for item in BAD])
-def test_cli_inspect_is_one_line_and_exit_2(make, name):
-    path = make(name)
-    assert_user_error(vaeviewer("inspect", path, timeout=120), path.name)
+# ---- the command line: every call below runs in one process (clirun.vaeviewer_batch) -------------
 
-
-@pytest.mark.parametrize("name", [item.name for item in ODD])
-def test_cli_inspect_accepts_valid_but_odd_inputs(make, name):
-    r = vaeviewer("inspect", make(name), "--json", timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr
-
-
-# train: slower (it imports the session); a handful, one per reader
+# train: a handful, one per reader
 TRAIN_SAMPLE = ["npy_pickle", "npz_truncated", "folder_mixed_sizes", "tiff_zero_pages", "gif_truncated", "mp4_garbage",
                 "npy_huge_declared"]
 
 
-@pytest.mark.parametrize("name", TRAIN_SAMPLE)
-def test_cli_train_is_one_line_and_exit_2(make, tmp_path, name):
-    path = make(name)
-    r = vaeviewer("train", path, "--epochs", "1", *TINY_TRAIN, "--out", tmp_path / "run", timeout=200)
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """{(command, item name): (the input's path, its folder, the CLI's result)} for every call below."""
+    root = tmp_path_factory.mktemp("corpus-cli")
+    keys, calls, where = [], [], []
+
+    def add(command, name, args):
+        folder = root / command / name
+        folder.mkdir(parents=True)
+        path = BY_NAME[name].make(folder)
+        keys.append((command, name))
+        where.append((path, folder))
+        calls.append(args(path, folder))
+
+    for item in BAD:
+        add("inspect", item.name, lambda path, _: ["inspect", path])
+    for item in ODD:
+        add("inspect-odd", item.name, lambda path, _: ["inspect", path, "--json"])
+    for name in TRAIN_SAMPLE:
+        add("train", name, lambda path, folder: ["train", path, "--epochs", "1", *TINY_TRAIN, "--out", folder / "run"])
+    add("train-one-frame", "npy_one_frame", lambda path, _: ["train", path, "--epochs", "1", *TINY_TRAIN])
+    results = vaeviewer_batch(calls, timeout=600)
+    return {key: (*at, r) for key, at, r in zip(keys, where, results)}
+
+
+@pytest.mark.parametrize("name", [item.name for item in BAD])
+def test_cli_inspect_is_one_line_and_exit_2(cli, name):
+    path, _, r = cli["inspect", name]
     assert_user_error(r, path.name)
-    assert not (tmp_path / "run" / "last.keras").exists()
 
 
-def test_cli_train_on_one_frame_says_the_window_is_too_long(make):
+@pytest.mark.parametrize("name", [item.name for item in ODD])
+def test_cli_inspect_accepts_valid_but_odd_inputs(cli, name):
+    _, _, r = cli["inspect-odd", name]
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("name", TRAIN_SAMPLE)
+def test_cli_train_is_one_line_and_exit_2(cli, name):
+    path, folder, r = cli["train", name]
+    assert_user_error(r, path.name)
+    assert not (folder / "run" / "last.keras").exists()
+
+
+def test_cli_train_on_one_frame_says_the_window_is_too_long(cli):
     """One frame loads (documented), but no window fits: a clear error, not a crash."""
-    path = make("npy_one_frame")
-    r = vaeviewer("train", path, "--epochs", "1", *TINY_TRAIN, timeout=200)
+    _, _, r = cli["train-one-frame", "npy_one_frame"]
     assert_user_error(r, "window")

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from tests.conftest import tiny_config
-from tests.reliability.clirun import TINY_TRAIN, assert_user_error, vaeviewer
+from tests.reliability.clirun import TINY_TRAIN, assert_user_error, vaeviewer_batch
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 
@@ -139,53 +139,71 @@ def test_impossible_combinations_fail_before_training(changes, words):
 
 
 # ---- the same through the command line: exit 2, one line ---------------------------------------
+# Every call runs in one process (clirun.vaeviewer_batch), each with its own exit status and stderr.
+
+FLAG_CASES = [
+    (["train", "--demo", "--seed", "-1"], "seed"),
+    (["train", "--demo", "--seed", "99999999999"], "seed"),
+    (["train", "--demo", "--filters", "4,x"], "filters"),
+    (["train", "--demo", "--filters", ""], "filters"),
+    (["train", "--demo", "--frame-size", "0x5"], "frame size"),
+    (["train", "--demo", "--steps-per-epoch", "-1"], "steps_per_epoch"),
+    (["train", "--demo", "--epochs", "0"], "epochs"),
+    (["train", "--demo", "--batch-size", "0"], "batch_size"),
+    (["train", "--demo", "--beta", "nan"], "beta"),
+    (["train", "--demo", "--valid-fraction", "0.9"], "valid_fraction"),
+    (["train", "--demo", "--split", "random"], "invalid choice"),
+    (["train", "--demo", "--epochs", "two"], "invalid int value"),
+    (["train", "--demo", "--variant", "conv3d", "--window", "4", "--stride", "8"], "stride"),
+    (["inspect", "--demo", "--window", "0"], "window"),
+    (["inspect", "--demo", "--stride", "-2", "--window", "3"], "stride"),
+    (["inspect"], "--demo"),
+    (["train", "--resume", "/etc/hostname"], "/etc/hostname"),
+]
+CONFIG_CASES = [
+    (b'{"demo": true, "window": -1}', "window"),
+    (b'{"demo": true, "seed": "x"}', "seed"),
+    (b'{"demo": true, "frame_size": [1e400, 5]}', "frame_size"),
+    (b"\x00\xffbinary", "c.json"),
+    (b'{"demo": true, "windw": 3}', "windw"),
+]
 
 
-@pytest.mark.parametrize(
-    "args, words",
-    [
-        (["train", "--demo", "--seed", "-1"], "seed"),
-        (["train", "--demo", "--seed", "99999999999"], "seed"),
-        (["train", "--demo", "--filters", "4,x"], "filters"),
-        (["train", "--demo", "--filters", ""], "filters"),
-        (["train", "--demo", "--frame-size", "0x5"], "frame size"),
-        (["train", "--demo", "--steps-per-epoch", "-1"], "steps_per_epoch"),
-        (["train", "--demo", "--epochs", "0"], "epochs"),
-        (["train", "--demo", "--batch-size", "0"], "batch_size"),
-        (["train", "--demo", "--beta", "nan"], "beta"),
-        (["train", "--demo", "--valid-fraction", "0.9"], "valid_fraction"),
-        (["train", "--demo", "--split", "random"], "invalid choice"),
-        (["train", "--demo", "--epochs", "two"], "invalid int value"),
-        (["train", "--demo", "--variant", "conv3d", "--window", "4", "--stride", "8"], "stride"),
-        (["inspect", "--demo", "--window", "0"], "window"),
-        (["inspect", "--demo", "--stride", "-2", "--window", "3"], "stride"),
-        (["inspect"], "--demo"),
-        (["train", "--resume", "/etc/hostname"], "/etc/hostname"),
-    ],
-)
-def test_cli_flags_refused_on_one_line(args, words):
-    assert_user_error(vaeviewer(*args, timeout=200), words)
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """{key: (a file the call uses, the CLI's result)} for every command line below."""
+    root = tmp_path_factory.mktemp("settings-cli")
+    keys, files, calls = [], [], []
+    for args, _ in FLAG_CASES:
+        keys.append(("flags", tuple(args)))
+        files.append(None)
+        calls.append(args)
+    for i, (content, _) in enumerate(CONFIG_CASES):
+        f = root / f"config{i}" / "c.json"
+        f.parent.mkdir()
+        f.write_bytes(content)
+        keys.append(("config", content))
+        files.append(f)
+        calls.append(["train", "--config", f])
+    taken = root / "taken"
+    taken.write_text("x")
+    keys.append(("out-is-a-file",))
+    files.append(taken)
+    calls.append(["train", "--demo", "--epochs", "1", *TINY_TRAIN, "--out", taken])
+    return {key: (f, r) for key, f, r in zip(keys, files, vaeviewer_batch(calls, timeout=600))}
 
 
-@pytest.mark.parametrize(
-    "content, words",
-    [
-        (b'{"demo": true, "window": -1}', "window"),
-        (b'{"demo": true, "seed": "x"}', "seed"),
-        (b'{"demo": true, "frame_size": [1e400, 5]}', "frame_size"),
-        (b"\x00\xffbinary", "c.json"),
-        (b'{"demo": true, "windw": 3}', "windw"),
-    ],
-)
-def test_cli_config_file_refused_on_one_line(tmp_path, content, words):
-    f = tmp_path / "c.json"
-    f.write_bytes(content)
-    assert_user_error(vaeviewer("train", "--config", f, timeout=200), words)
+@pytest.mark.parametrize("args, words", FLAG_CASES)
+def test_cli_flags_refused_on_one_line(cli, args, words):
+    assert_user_error(cli["flags", tuple(args)][1], words)
 
 
-def test_cli_out_that_is_a_file_is_refused(tmp_path):
-    f = tmp_path / "taken"
-    f.write_text("x")
-    r = vaeviewer("train", "--demo", "--epochs", "1", *TINY_TRAIN, "--out", f, timeout=300)
+@pytest.mark.parametrize("content, words", CONFIG_CASES)
+def test_cli_config_file_refused_on_one_line(cli, content, words):
+    assert_user_error(cli["config", content][1], words)
+
+
+def test_cli_out_that_is_a_file_is_refused(cli):
+    f, r = cli["out-is-a-file",]
     assert_user_error(r, str(f))
     assert f.read_text() == "x"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import tiny_config
-from tests.reliability.clirun import assert_user_error, vaeviewer
+from tests.reliability.clirun import assert_user_error, vaeviewer_batch
 from vaeviewer.errors import VaeViewerError
 
 PACKAGE = Path(__file__).resolve().parents[2] / "vaeviewer"
@@ -178,6 +178,16 @@ def test_a_missing_model_file_and_a_folder(tmp_path):
 
 
 # ---- tampered run directories through the CLI --------------------------------------------------
+# The three kinds of tampering below go through `vaeviewer train --resume RUN` all in one process
+# (clirun.vaeviewer_batch), each call with its own exit status and stderr.
+
+TAMPERED_CONFIGS = [
+    ('{"demo": true, "evil": "__import__(\'os\')"}', "evil"),
+    ('{"demo": true, "window": "10"}', "window"),
+    ('{"demo": true, "variant": {"class_name": "Lambda"}}', "variant"),
+    ("[1, 2, 3]", "JSON object"),
+    ("not json at all", "not valid JSON"),
+]
 
 
 def make_run_dir(tmp_path: Path, config_text: str | None = None) -> Path:
@@ -187,41 +197,47 @@ def make_run_dir(tmp_path: Path, config_text: str | None = None) -> Path:
     return run
 
 
-@pytest.mark.parametrize(
-    "config_text, words",
-    [
-        ('{"demo": true, "evil": "__import__(\'os\')"}', "evil"),
-        ('{"demo": true, "window": "10"}', "window"),
-        ('{"demo": true, "variant": {"class_name": "Lambda"}}', "variant"),
-        ("[1, 2, 3]", "JSON object"),
-        ("not json at all", "not valid JSON"),
-    ],
-)
-def test_resume_refuses_a_tampered_config(tmp_path, config_text, words):
-    run = make_run_dir(tmp_path, config_text)
-    assert_user_error(vaeviewer("train", "--resume", run, timeout=200), "config.json", words)
-
-
-def test_resume_refuses_a_tampered_history(tmp_path):
-    run = make_run_dir(tmp_path)
-    (run / "history.jsonl").write_text('{"epoch": 0}\nnot json\n')
-    assert_user_error(vaeviewer("train", "--resume", run, timeout=200), "history.jsonl", "line 2")
-
-
-def test_resume_refuses_a_last_keras_with_a_lambda(tmp_path):
-    """End to end: a run directory whose last.keras holds a Lambda is refused, nothing runs."""
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """{case: (run directory, the result of `vaeviewer train --resume` on it)}; "lambda" also has the marker
+    file that the Lambda's code would create if it ever ran."""
     import keras
 
-    run = make_run_dir(tmp_path, tiny_config(epochs=2).to_json())
-    marker = tmp_path / "pwned"
+    root = tmp_path_factory.mktemp("tampered-runs")
+    runs = {}
+    for i, (config_text, _) in enumerate(TAMPERED_CONFIGS):
+        (root / f"config{i}").mkdir()
+        runs["config", config_text] = make_run_dir(root / f"config{i}", config_text)
+    (root / "history").mkdir()
+    runs["history"] = run = make_run_dir(root / "history")
+    (run / "history.jsonl").write_text('{"epoch": 0}\nnot json\n')
+    (root / "lambda").mkdir()
+    runs["lambda"] = run = make_run_dir(root / "lambda", tiny_config(epochs=2).to_json())
+    marker = root / "lambda" / "pwned"
     inp = keras.Input((4,))
     # would create `marker` if the Lambda's code ever ran
     out = keras.layers.Lambda(lambda x, m=str(marker): (open(m, "w").close(), x)[1])(inp)
     keras.Model(inp, out).save(run / "last.keras")
     marker.unlink(missing_ok=True)
-    r = vaeviewer("train", "--resume", run, timeout=300)
-    assert_user_error(r, "last.keras", "refused", "Lambda")
-    assert not marker.exists()
+    results = vaeviewer_batch([["train", "--resume", run] for run in runs.values()], timeout=600)
+    found = {key: (run, r) for (key, run), r in zip(runs.items(), results)}
+    found["lambda-marker"] = marker
+    return found
+
+
+@pytest.mark.parametrize("config_text, words", TAMPERED_CONFIGS)
+def test_resume_refuses_a_tampered_config(resumed, config_text, words):
+    assert_user_error(resumed["config", config_text][1], "config.json", words)
+
+
+def test_resume_refuses_a_tampered_history(resumed):
+    assert_user_error(resumed["history"][1], "history.jsonl", "line 2")
+
+
+def test_resume_refuses_a_last_keras_with_a_lambda(resumed):
+    """End to end: a run directory whose last.keras holds a Lambda is refused, nothing runs."""
+    assert_user_error(resumed["lambda"][1], "last.keras", "refused", "Lambda")
+    assert not resumed["lambda-marker"].exists()
 
 
 # ---- no pickle, eval, exec or unsafe deserialization in the code base ---------------------------

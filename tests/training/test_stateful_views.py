@@ -61,6 +61,13 @@ def session():
     return trained_session()
 
 
+@pytest.fixture(scope="module")
+def other_session():
+    """A second finished run with other weights (seed 7). The two tests that change a session's weights
+    (a training step, a checkpoint load) share it; each holds in either order."""
+    return trained_session(seed=7)
+
+
 def test_view_from_checkpoints_equals_a_full_walk(session):
     frames = session.data.valid[0].frames
     last = len(frames) // T - 1
@@ -116,8 +123,8 @@ def test_training_split_checkpoints_are_built_on_first_view(session, monkeypatch
                                atol=1e-5)
 
 
-def test_checkpoints_follow_the_weights():
-    session = trained_session()
+def test_checkpoints_follow_the_weights(other_session):
+    session = other_session
     frames = session.data.valid[0].frames
     k = len(frames) // T - 1
     before = session.inspect("valid", 0, k * T).reconstruction
@@ -132,17 +139,18 @@ def test_checkpoints_follow_the_weights():
     assert not np.allclose(after, before, atol=1e-6)
 
 
-def test_checkpoints_follow_a_loaded_checkpoint(tmp_path):
-    session = trained_session()
-    other = trained_session(seed=7)
-    other.save_checkpoint(tmp_path / "other.keras")
+def test_checkpoints_follow_a_loaded_checkpoint(other_session, session, tmp_path):
+    # The seed-1 run's weights are loaded into the seed-7 run (saving leaves the seed-1 run as it was).
+    session.save_checkpoint(tmp_path / "other.keras")
+    session = other_session
     frames = session.data.valid[0].frames
     k = len(frames) // T - 1
-    session.inspect("valid", 0, k * T)
+    before = session.inspect("valid", 0, k * T).reconstruction
     session.load_checkpoint(tmp_path / "other.keras")
     snap = session.inspect("valid", 0, k * T)
     np.testing.assert_allclose(snap.reconstruction, full_walk(session.model, frames, k)[1][..., 0], rtol=1e-4,
                                atol=1e-5)
+    assert not np.allclose(snap.reconstruction, before, atol=1e-6), "the loaded weights differ: so must the view"
 
 
 def test_the_view_after_restore_best_matches_the_kept_weights():

@@ -4,6 +4,11 @@ Frames are named as their file numbers them (frame_names): with one sequence the
 frame number in its file; with several it is the position along the concatenated sequences
 (boundaries drawn as thin vertical lines) and the ticks name each position's frame in its file.
 Hovering names the frame under the mouse; the window the strips show is shaded.
+
+A horizontal threshold line (draggable; default mean + 3 SD of the errors shown) marks the frames
+above it, which the ◀/▶ buttons (or [ and ] with the timeline focused) step through; its value is
+`threshold`. Windows selected in the latent scatter are shaded orange under the curve
+(`highlight_windows`). Shift-click emits `framePicked` (an interpolation end).
 """
 
 from __future__ import annotations
@@ -13,10 +18,17 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PyQt6.QtGui import QKeySequence, QShortcut
+from PyQt6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.training import events as ev
+
+THRESHOLD_SDS = 3.0
+MAX_MARKERS = 2000       # frames above the threshold drawn as dots; more: only counted
+THRESHOLD_TIP = ("Anomaly threshold: drag it. Default: mean + 3 standard deviations of the per-frame errors "
+                 "shown here (the validation frames; the training frames when there is no validation split), "
+                 "recomputed at each update until you move it. ◀/▶ (or [ and ]) step through the frames above it.")
 
 
 class FrameAxis(pg.AxisItem):
@@ -36,6 +48,8 @@ class ErrorTimeline(QWidget):
     """One curve (created once, updated with setData) plus a shaded current window."""
 
     frameClicked = pyqtSignal(str, int, int)     # split (the data the timeline covers), sequence, frame
+    framePicked = pyqtSignal(str, int, int)      # shift-click: an interpolation end
+    thresholdChanged = pyqtSignal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,15 +64,56 @@ class ErrorTimeline(QWidget):
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setMouseEnabled(x=True, y=False)
         self.curve = self.plot.plot(pen=pg.mkPen((214, 39, 40), width=1.2))
+        # Cached as a pixmap: dragging the threshold repaints without redrawing the curve.
+        self.curve.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.current = pg.LinearRegionItem(values=(0, 0), movable=False, brush=pg.mkBrush(31, 119, 180, 60),
                                            pen=pg.mkPen((31, 119, 180), width=1))
         self.current.setVisible(False)
         self.plot.addItem(self.current)
+        # Windows selected in the scatter: orange under the curve (zero elsewhere, so it downsamples).
+        self.selection_fill = pg.PlotDataItem(fillLevel=0, brush=pg.mkBrush(230, 159, 0, 130), pen=None)
+        self.selection_fill.setZValue(-1)
+        self.plot.addItem(self.selection_fill)
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=True, pen=pg.mkPen((60, 60, 60), width=1.5,
+                                                                                   style=Qt.PenStyle.DashLine),
+                                              hoverPen=pg.mkPen((0, 0, 0), width=3), label="threshold {value:.3g}",
+                                              labelOpts={"position": 0.02, "color": (60, 60, 60),
+                                                         "anchors": [(0, 1), (0, 1)]})
+        self.threshold_line.setToolTip(THRESHOLD_TIP)
+        self.threshold_line.setVisible(False)
+        self.threshold_line.setZValue(20)
+        # Out of the auto range (a drag must not rescale the plot); set_snapshot keeps it in view.
+        self.plot.addItem(self.threshold_line, ignoreBounds=True)
+        self.above_marks = pg.ScatterPlotItem(size=6, pen=pg.mkPen((120, 0, 0), width=1.2), brush=None, symbol="o")
+        self.plot.addItem(self.above_marks)
         self.info = QLabel("per-frame reconstruction error on validation data: click to inspect")
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.above_info = QLabel("")
+        self.above_info.setToolTip(THRESHOLD_TIP)
+        self.prev_above = QToolButton(text="◀")
+        self.next_above = QToolButton(text="▶")
+        self.prev_above.setToolTip("previous frame above the threshold ([)")
+        self.next_above.setToolTip("next frame above the threshold (])")
+        self.prev_above.clicked.connect(lambda: self.step_above(-1))
+        self.next_above.clicked.connect(lambda: self.step_above(+1))
+        for key, step in (("[", -1), ("]", +1)):
+            shortcut = QShortcut(QKeySequence(key), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda s=step: self.step_above(s))
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.info, 1)
+        for w in (self.above_info, self.prev_above, self.next_above):
+            row.addWidget(w)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.info)
+        layout.addLayout(row)
         layout.addWidget(self.plot, 1)
+        self._threshold_moved = False        # the user dragged or set it: keep it across updates
+        self._step_x: Optional[float] = None  # x of the frame last stepped to
+        self.stepped_row: Optional[int] = None
+        self._highlight: Optional[tuple[np.ndarray, np.ndarray, int]] = None
+        self.threshold_line.sigDragged.connect(self._on_threshold_dragged)
+        self.threshold_line.sigPositionChanged.connect(lambda _l: self._update_above())
         self._boundaries: list[pg.InfiniteLine] = []
         self.error: Optional[np.ndarray] = None
         self.sequence_of = np.zeros(0, dtype=int)
@@ -76,6 +131,13 @@ class ErrorTimeline(QWidget):
     def clear(self) -> None:
         self.error = None
         self.curve.setData([], [])
+        self.selection_fill.setData([], [])
+        self.above_marks.setData(pos=np.zeros((0, 2)))
+        self.threshold_line.setVisible(False)
+        self.above_info.setText("")
+        self._threshold_moved = False
+        self._step_x = self.stepped_row = None
+        self._highlight = None
         self.current.setVisible(False)
         for line in self._boundaries:
             line.setVisible(False)
@@ -95,6 +157,15 @@ class ErrorTimeline(QWidget):
             self._place()
             self.curve.setData(self.x, self.error)
             self._draw_boundaries()
+            self._draw_highlight()
+            if not self._threshold_moved:
+                self.threshold_line.blockSignals(True)   # one update below, not two
+                self.threshold_line.setValue(self.default_threshold())
+                self.threshold_line.blockSignals(False)
+            self.threshold_line.setVisible(True)
+            top = max(float(self.error.max()), self.threshold_line.value())
+            self.plot.setYRange(0.0, top, padding=0.05)   # the curve and the threshold
+            self._update_above()
             worst = int(np.argmax(self.error))
             what = "validation" if self.split == "valid" else "training (no validation split)"
             self.info.setText(f"{what} per-frame MSE: mean {self.error.mean():.4g}, worst {self.error[worst]:.4g} "
@@ -169,7 +240,102 @@ class ErrorTimeline(QWidget):
             return
         hit = self.position_to_frame(vb.mapSceneToView(event.scenePos()).x())
         if hit is not None:
-            self.frameClicked.emit(self.split, hit[0], hit[1])
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            (self.framePicked if shift else self.frameClicked).emit(self.split, hit[0], hit[1])
+
+    # ---- threshold ------------------------------------------------------------------------
+    def default_threshold(self) -> float:
+        """Mean + 3 standard deviations of the errors shown."""
+        if self.error is None or not len(self.error):
+            return 0.0
+        return float(self.error.mean() + THRESHOLD_SDS * self.error.std())
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The threshold's value, or None before there are errors."""
+        return float(self.threshold_line.value()) if self.error is not None else None
+
+    def set_threshold(self, value: float) -> None:
+        """Put the threshold at `value` (as a drag does: kept across later updates)."""
+        self._threshold_moved = True
+        self.threshold_line.setValue(float(value))
+
+    def rows_above(self) -> np.ndarray:
+        """Timeline rows whose error is above the threshold, in timeline order."""
+        if self.error is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.error > self.threshold_line.value())
+
+    def step_above(self, direction: int) -> Optional[int]:
+        """Go to the next (+1) or previous (-1) frame above the threshold, wrapping at the ends.
+
+        Emits frameClicked for it (the strips show it) and returns its row; None if none is above.
+        """
+        rows = self.rows_above()
+        if not len(rows):
+            return None
+        xs = self.x[rows]
+        here = self._step_x
+        if here is None:
+            row = rows[0] if direction > 0 else rows[-1]
+        elif direction > 0:
+            after = np.flatnonzero(xs > here)
+            row = rows[after[0]] if len(after) else rows[0]
+        else:
+            before = np.flatnonzero(xs < here)
+            row = rows[before[-1]] if len(before) else rows[-1]
+        self.stepped_row = int(row)
+        self._step_x = float(self.x[row])
+        self.frameClicked.emit(self.split, int(self.sequence_of[row]), int(self.frame_of[row]))
+        return self.stepped_row
+
+    def _on_threshold_dragged(self, _line) -> None:
+        self._threshold_moved = True
+
+    def _update_above(self) -> None:
+        if self.error is None:
+            return
+        rows = self.rows_above()
+        value = float(self.threshold_line.value())
+        shown = rows if len(rows) <= MAX_MARKERS else rows[:0]
+        marks = np.column_stack([self.x[shown], self.error[shown]]) if len(shown) else np.zeros((0, 2))
+        self.above_marks.setData(pos=marks)
+        many = "" if len(rows) <= MAX_MARKERS else " (too many to mark)"
+        self.above_info.setText(f"{len(rows):,} above {value:.3g}{many}")
+        enabled = len(rows) > 0
+        self.prev_above.setEnabled(enabled)
+        self.next_above.setEnabled(enabled)
+        self.thresholdChanged.emit(value)
+
+    # ---- windows selected elsewhere -------------------------------------------------------
+    def highlight_windows(self, sequence: np.ndarray, first: np.ndarray, length: int) -> int:
+        """Shade the frames of the windows (sequence, first frame, `length` frames); returns the
+        number of timeline frames shaded. Empty arrays clear the shading."""
+        self._highlight = (np.asarray(sequence, np.int64), np.asarray(first, np.int64), max(1, int(length)))
+        return self._draw_highlight()
+
+    def highlighted_rows(self) -> np.ndarray:
+        """Timeline rows inside a highlighted window."""
+        if self.error is None or self._highlight is None or not len(self._highlight[0]):
+            return np.zeros(0, dtype=np.int64)
+        seq, first, length = self._highlight
+        span = int(max(self.frame_of.max(), (first + length).max())) + 2
+        n_seq = int(max(self.sequence_of.max(), seq.max())) + 1
+        cover = np.zeros(n_seq * span + 1, np.int64)    # +1 at a window's first frame, -1 after its last
+        np.add.at(cover, seq * span + first, 1)
+        np.add.at(cover, seq * span + first + length, -1)
+        inside = np.cumsum(cover) > 0
+        return np.flatnonzero(inside[self.sequence_of * span + self.frame_of])
+
+    def _draw_highlight(self) -> int:
+        rows = self.highlighted_rows()
+        if not len(rows):
+            self.selection_fill.setData([], [])
+            return 0
+        y = np.zeros(len(self.error))
+        y[rows] = self.error[rows]
+        self.selection_fill.setData(self.x, y)
+        return len(rows)
 
     def _on_hover(self, scene_pos) -> None:
         vb = self.plot.getViewBox()

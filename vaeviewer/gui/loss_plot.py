@@ -5,6 +5,8 @@ below, next to the PCA and mean-frame baselines (those are MSEs, so they live on
 window models PCA over whole windows, the baseline at equal budget (K numbers per window).
 Curves are created once and updated with setData; the per-batch curve uses peak downsampling
 and clip-to-view so tens of thousands of batches stay cheap. Earlier runs stay, faded.
+Runs ticked in the Runs panel are overlaid on the MSE plot (`set_overlay`), one colour each,
+named in a legend row of their own just above that plot.
 
 Layout: the legend is a row of its own above the plots (it never covers a curve); both left
 axes have one fixed width so the two epoch axes line up; the loss plot's y range holds every
@@ -34,6 +36,8 @@ LEFT_AXIS_WIDTH = 64   # pixels: the same for both plots, so their epoch axes li
 SPIKE_BATCHES = 10     # the run's first batches may leave the loss plot at the top (the early spike)
 BASELINE_COLOURS = {"PCA": (120, 60, 160), "mean frame": (90, 90, 90), "window PCA": (23, 140, 150)}
 REDRAW_MS = 400     # at most 2.5 redraws a second: each redraw holds the GIL the training thread needs
+OVERLAY_LEGEND_COLUMNS = 3
+OVERLAY_LEGEND_ROW_PX = 18
 
 
 class GrowingArray:
@@ -85,9 +89,13 @@ class LossPlot(QWidget):
         self.graphics.ci.layout.setSpacing(2)
         self.graphics.ci.setContentsMargins(2, 0, 6, 2)
         self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
-        self.mse_plot: pg.PlotItem = self.graphics.addPlot(row=2, col=0)
-        self.graphics.ci.layout.setRowStretchFactor(1, 3)
-        self.graphics.ci.layout.setRowStretchFactor(2, 2)
+        # The overlaid runs' legend: a row between the two plots, empty (0 px) without overlays.
+        self.overlay_legend = pg.LegendItem(colCount=OVERLAY_LEGEND_COLUMNS, labelTextSize="8pt", horSpacing=12,
+                                            verSpacing=-6)
+        self.graphics.addItem(self.overlay_legend, row=2, col=0)
+        self.mse_plot: pg.PlotItem = self.graphics.addPlot(row=3, col=0)
+        self._overlays: dict = {}    # key -> (label, PlotDataItem, x, y)
+        self._size_overlay_legend()
         self.mse_plot.setXLink(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")
         self.mse_plot.setLabel("left", "valid MSE")
@@ -241,17 +249,74 @@ class LossPlot(QWidget):
         self._redraw()
 
     def set_verdict(self, kind: str | None, text: str = "", overfitting: bool = False,
-                    epoch: int | None = None) -> None:
-        """Show the verdict briefly in the row above the plots; the whole text is the tooltip."""
+                    epoch: int | None = None, where: str | None = None) -> None:
+        """Show the verdict briefly in the row above the plots; the whole text is the tooltip.
+
+        `where` names what was judged (default "epoch N: " for `epoch`, else nothing).
+        """
         if kind is None:
             self.verdict.setText("")
             self.verdict.setToolTip("")
             return
         short = HEADLINES.get(kind, kind) + (" · memorising" if overfitting else "")
-        where = f"epoch {epoch + 1}: " if epoch is not None else ""
+        if where is None:
+            where = f"epoch {epoch + 1}: " if epoch is not None else ""
         colour = VERDICT_COLOURS.get(kind, VERDICT_COLOURS["unknown"])
         self.verdict.setText(f"<span style='color:{colour}'><b>{where}{short}</b></span>")
         self.verdict.setToolTip(text)
+
+    # ---- overlaid runs (the Runs panel) -------------------------------------------------
+    def set_overlay(self, key, label: str, epochs, val_mse, colour) -> None:
+        """Overlay a run's validation MSE per epoch (epochs count from 1) in `colour`, named `label`.
+
+        Replaces the overlay of the same `key`; the live run and the baselines stay as they are.
+        """
+        self.remove_overlay(key, refit=False)
+        x, y = _finite(np.asarray(epochs, dtype=np.float64), np.asarray(val_mse, dtype=np.float64))
+        item = self.mse_plot.plot(x, y, pen=_pen(colour, 2), symbol="s", symbolSize=6, symbolBrush=colour,
+                                  symbolPen=None)
+        self._overlays[key] = (label, item, x, y)
+        self._overlays_changed()
+
+    def remove_overlay(self, key, refit: bool = True) -> None:
+        entry = self._overlays.pop(key, None)
+        if entry is not None:
+            self.mse_plot.removeItem(entry[1])
+        if refit:
+            self._overlays_changed()
+
+    def clear_overlays(self) -> None:
+        for key in list(self._overlays):
+            self.remove_overlay(key, refit=False)
+        self._overlays_changed()
+
+    def overlays(self) -> dict:
+        """key -> (label, epochs, val_mse, colour) of every overlaid run, in the order added."""
+        return {k: (label, x.copy(), y.copy(), item.opts["pen"].color().getRgb()[:3])
+                for k, (label, item, x, y) in self._overlays.items()}
+
+    def _overlays_changed(self) -> None:
+        self.overlay_legend.clear()
+        for label, item, _x, _y in self._overlays.values():
+            self.overlay_legend.addItem(item, label)
+        self._size_overlay_legend()
+        self._set_x_range()
+        self._fit_mse_y()
+
+    def _size_overlay_legend(self) -> None:
+        rows = -(-len(self._overlays) // OVERLAY_LEGEND_COLUMNS)
+        # With runs overlaid the comparison is in the MSE plot: it gets the larger share.
+        self.graphics.ci.layout.setRowStretchFactor(1, 2 if rows else 3)
+        self.graphics.ci.layout.setRowStretchFactor(3, 3 if rows else 2)
+        self.overlay_legend.setVisible(rows > 0)
+        self.graphics.ci.layout.setRowMinimumHeight(2, rows * OVERLAY_LEGEND_ROW_PX)
+        self.graphics.ci.layout.setRowMaximumHeight(2, rows * OVERLAY_LEGEND_ROW_PX)
+
+    def _set_x_range(self) -> None:
+        """The epoch axis: the live run's (see _redraw_now), widened to every overlaid run."""
+        right = max([self._x_right] + [float(x[-1]) for _l, _i, x, _y in self._overlays.values() if len(x)])
+        if right > 0:
+            self.loss_plot.setXRange(0.0, right, padding=0.02)
 
     # ---- queries for tests/exports ----------------------------------------------------
     def batch_data(self) -> np.ndarray:
@@ -273,7 +338,7 @@ class LossPlot(QWidget):
             # Widen the epoch axis in steps (x1.5, up to the planned epochs) rather than on every
             # redraw: a changing range makes pyqtgraph rebuild the axis ticks each time.
             self._x_right = min(float(self._epochs_planned), max(1.0, x_max * 1.5))
-            self.loss_plot.setXRange(0.0, self._x_right, padding=0.02)
+            self._set_x_range()
         self.batch_curve.setData(b[:, 0], b[:, 1])
         self.train_curve.setData(e[:, 0], e[:, 1])
         self.valid_curve.setData(*_finite(e[:, 0], e[:, 4]))
@@ -312,7 +377,8 @@ class LossPlot(QWidget):
             return
         e = self._epochs.view()
         log = self.log_y.isChecked()
-        values = [e[:, 7], np.array([v for v in self._baselines.values() if v is not None], dtype=np.float64)]
+        values = [e[:, 7], np.array([v for v in self._baselines.values() if v is not None], dtype=np.float64),
+                  *[y for _l, _i, _x, y in self._overlays.values()]]
         span = _span(values, log)
         if span is None:
             return
@@ -363,8 +429,7 @@ class LossPlot(QWidget):
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
         self.mse_plot.setLogMode(y=on)
-        if self._x_right > 0:     # setLogMode re-fits x to the data: keep the epoch axis as it was
-            self.loss_plot.setXRange(0.0, self._x_right, padding=0.02)
+        self._set_x_range()       # setLogMode re-fits x to the data: keep the epoch axis as it was
         self._place_baselines()
         self._fit_loss_y()
 

@@ -34,7 +34,9 @@ from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.gui.frame_strips import FrameStrips
 from vaeviewer.gui.latent_scatter import LatentScatter
 from vaeviewer.gui.loss_plot import LossPlot
+from vaeviewer.gui.probe_panel import add_probe_dock
 from vaeviewer.gui.run_controller import RunController, SessionFactory
+from vaeviewer.gui.runs_panel import RunsPanel, VariantComparison, add_runs_dock
 from vaeviewer.gui.status import RunStatusBar
 from vaeviewer.training import events as ev
 from vaeviewer.training.prepare import check_fits, largest_stateful_batch
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self._run_title = "vaeviewer"
         self._model_saved = True          # no trained weights that only live in memory
         self._save_then_close: Optional[str] = None
+        self._opened_run: Optional[str] = None   # the run directory shown read-only (File > Open run)
         self.ask_close: Callable[[], str] = self._ask_close
         self.ask_save_path: Callable[[], Optional[str]] = self._ask_checkpoint_path
         self._detail: Optional[ev.Snapshot] = None
@@ -123,6 +126,10 @@ class MainWindow(QMainWindow):
         centre.addWidget(_titled("Error along the validation data", self.timeline))
         centre.setSizes([380, 330, 170])
         self.setCentralWidget(centre)
+        # The runs of this session, and Compare variants… (gui/runs_panel.py).
+        self.runs_panel = RunsPanel(self.controller, self.loss_plot)
+        self.runs_dock = add_runs_dock(self, self.runs_panel, below=self.settings_dock)
+        self.comparison = VariantComparison(self)
         self._build_menus()
 
         # ---- wiring -----------------------------------------------------------------------
@@ -131,6 +138,7 @@ class MainWindow(QMainWindow):
         c.baselines.connect(self.loss_plot.set_baselines)
         c.batches.connect(self._on_batches)
         c.epochEnd.connect(self._on_epoch)
+        c.firstLook.connect(self._on_first_look)
         c.snapshot.connect(self._on_snapshot)
         c.runFinished.connect(self._on_run_finished)
         c.message.connect(lambda text: self.status.showMessage(text, 5000))
@@ -155,6 +163,8 @@ class MainWindow(QMainWindow):
         self.timeline.frameClicked.connect(self._on_timeline_click)
         self.data_panel.load(self.config)
         self.frame_names = FrameNames()
+        # Sliders over the latents, decode-anywhere, interpolation, selection exports (gui/probe_panel.py).
+        self.probe_panel, self.probe_dock = add_probe_dock(self)
         self._install_scrub_keys()
 
     # ---- scrubbing keys -----------------------------------------------------------------
@@ -208,6 +218,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Save &checkpoint…", lambda: self._ask_path(self.save_checkpoint, "Save checkpoint", "Keras model (*.keras)", ".keras"), QKeySequence.StandardKey.Save)
         self._action(file_menu, "Load checkpoint…", lambda: self._ask_path(self.load_checkpoint, "Load checkpoint", "Keras model (*.keras)", save=False))
+        self._action(file_menu, "Open &run…", self._pick_run)
+        self._action(file_menu, "&Apply run to data…", self._pick_apply_data)
         file_menu.addSeparator()
         self._action(file_menu, "Export strips as &PNG…", lambda: self._ask_path(self.export_strips_png, "Export strips", "PNG image (*.png)", ".png"))
         self._action(file_menu, "Export latents as CSV…", lambda: self._ask_path(self.export_latents_csv, "Export latents", "CSV (*.csv)", ".csv"))
@@ -218,8 +230,11 @@ class MainWindow(QMainWindow):
         self._action(run_menu, "&Start", self.start_run, QKeySequence("F5"))
         self._action(run_menu, "&Pause / resume", self.toggle_pause, QKeySequence("F6"))
         self._action(run_menu, "S&top", self.stop_run, QKeySequence("Shift+F5"))
+        run_menu.addSeparator()
+        self._action(run_menu, "&Compare variants…", lambda: self.comparison.ask_and_start())
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.settings_dock.toggleViewAction())
+        view_menu.addAction(self.runs_dock.toggleViewAction())
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -452,6 +467,13 @@ class MainWindow(QMainWindow):
         row = {"epoch": epoch.epoch + 1, **epoch.train, **{f"val_{k}": v for k, v in (epoch.valid or {}).items()}}
         self.history.append(row)
 
+    def _on_first_look(self, look: ev.FirstLook) -> None:
+        """A verdict before the first epoch ends (config.first_look_s); the epoch's own replaces it."""
+        if look.verdict is not None:
+            self.loss_plot.set_verdict(look.verdict.kind, look.verdict.text, look.verdict.overfitting,
+                                       where=f"first look, {look.fraction:.0%} of epoch {look.epoch + 1}: ")
+        self.status.showMessage(f"first look at {look.seconds:.0f} s: validation MSE {look.valid['mse']:.5f}", 10000)
+
     def _on_snapshot(self, snap: ev.Snapshot) -> None:
         if self.strips.answers_request(snap):
             self._detail = snap     # else a late answer to an older request: never drawn
@@ -482,6 +504,14 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_verdict(summary["verdict"], summary.get("verdict_text", ""),
                                        bool(summary.get("overfitting")), kept - 1 if isinstance(kept, int) else None)
         self.status.run_finished(finished)
+        if summary.get("opened"):
+            self._model_saved = True   # the run's best.keras: nothing to lose on closing
+            self.config = self.controller.config or self.config
+            applied = " applied to other data" if (self.controller.session is not None and
+                                                  getattr(self.controller.session, "_other_paths", None)) else ""
+            self._run_title = f"vaeviewer: run {Path(summary['opened']).name} ({self._run_title.split(': ', 1)[-1]}, " \
+                              f"opened{applied})"
+            self.setWindowTitle(self._run_title)
 
     def _on_running_changed(self, running: bool) -> None:
         self.controls.set_running(running, self.controller.paused)
@@ -544,6 +574,59 @@ class MainWindow(QMainWindow):
     def load_checkpoint(self, path: str) -> None:
         cfg = self.current_config()
         self.controller.load_checkpoint(path, cfg, self.data_panel.sequences_for(cfg))
+
+    # ---- a finished run, opened read-only -------------------------------------------------
+    def _pick_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a run directory (train --out)")
+        if path:
+            self.open_run(path)
+
+    def _pick_apply_data(self) -> None:
+        if self._opened_run is None:
+            self.show_error("open a run first (File > Open run…): its model is applied to the data you choose")
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "Apply the run to data", "")
+        if paths:
+            self.open_run(self._opened_run, other_paths=paths)
+
+    def ask_data_paths(self, missing: list) -> Optional[list]:
+        """The run's data moved: where is it now? (a file dialog; tests replace this)."""
+        QMessageBox.information(self, "vaeviewer", "The run's data is not where it was:\n" + "\n".join(missing)
+                                + "\n\nChoose the same data where it is now.")
+        paths, _ = QFileDialog.getOpenFileNames(self, "Where is the run's data now?", "")
+        return paths or None
+
+    def open_run(self, path: str, other_paths: Optional[list] = None) -> bool:
+        """Show a finished run (its best.keras over its data, or over `other_paths`) without training.
+
+        Nothing is written into the run directory. False (and a dialog) when it cannot open.
+        """
+        from vaeviewer.training.rundir import RunDirectory
+        from vaeviewer.training.runs import RunViewer
+
+        if self.controller.running:
+            self.show_error("stop the run before opening another")
+            return False
+        try:
+            cfg = RunDirectory(path).read_config()
+            if not RunDirectory(path).best_model.is_file():
+                raise VaeViewerError(f"{path}: no best.keras (the run saved no checkpoint)")
+        except VaeViewerError as exc:
+            self.show_error(str(exc))
+            return False
+        data_paths = None
+        missing = [p for p in cfg.paths if not Path(p).exists()] if not cfg.demo else []
+        if missing and not other_paths:
+            data_paths = self.ask_data_paths(missing)
+            if not data_paths:
+                return False
+        self._opened_run = str(path)
+        self.config = cfg.replace(out=None)
+        self.controls.set_config(self.config)
+        self.controller.start(self.config, None, factory=lambda c, listener, s: RunViewer(
+            path, listener, data_paths=data_paths, other_paths=other_paths))
+        self.status.showMessage(f"opening {path}…")
+        return True
 
     def _on_checkpoint_loaded(self, path: str) -> None:
         """The views now show a loaded model: its settings in the controls, no curves of another run."""
@@ -630,7 +713,7 @@ class MainWindow(QMainWindow):
 
     def _has_unsaved_model(self) -> bool:
         session = self.controller.session
-        if session is None or getattr(session, "model", None) is None:
+        if session is None or session.model is None:
             return False
         if self.controller.running:
             return True   # the epoch under way is only in memory, whatever --out says

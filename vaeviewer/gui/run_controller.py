@@ -14,9 +14,9 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, QThread, QThreadPool, pyqtSignal
 from superqt.utils import create_worker
 
 from vaeviewer.config import RunConfig
@@ -27,7 +27,29 @@ from vaeviewer.training import events as ev
 # object is deleted under it (superqt then fails in the pool thread).
 _LIVE_WORKERS: set = set()
 
-SessionFactory = Callable[[RunConfig, Callable[[Any], None], Optional[list]], Any]
+class Session(Protocol):
+    """What the app expects of a session: a TrainingSession, or a RunViewer for an opened run.
+
+    `run()` executes on the training thread and reports through the listener it was made with;
+    the controls are thread-safe; `inspect` and `save_checkpoint` run on a pool thread once
+    `run()` has returned.
+    """
+
+    config: RunConfig
+    model: Any                 # the Keras model once built or loaded, else None
+    inspector: Any             # training.inspector.Inspector once the model exists, else None
+    history: list
+
+    def run(self) -> dict: ...
+    def stop(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def request_snapshot(self, split: str, sequence: int, start: int) -> None: ...
+    def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot: ...
+    def save_checkpoint(self, path: str) -> None: ...
+
+
+SessionFactory = Callable[[RunConfig, Callable[[Any], None], Optional[list]], Session]
 
 
 def default_session_factory(config: RunConfig, listener: Callable[[Any], None],
@@ -59,6 +81,7 @@ class RunController(QObject):
     baselines = pyqtSignal(object)       # events.Baselines
     batches = pyqtSignal(list)           # list[events.BatchEnd], in order
     epochEnd = pyqtSignal(object)        # events.EpochEnd
+    firstLook = pyqtSignal(object)       # events.FirstLook: a verdict before the first epoch ends
     snapshot = pyqtSignal(object)        # events.Snapshot (live or inspected)
     runFinished = pyqtSignal(object)     # events.RunFinished
     failed = pyqtSignal(str)             # a user-facing error message (VaeViewerError or bug)
@@ -71,9 +94,10 @@ class RunController(QObject):
                  batch_flush_s: float = 0.1) -> None:
         super().__init__(parent)
         self._factory = session_factory or default_session_factory
+        self._run_factory = self._factory
         self._flush_s = batch_flush_s
         self._thread: Optional[_RunThread] = None
-        self._session: Any = None
+        self._session: Optional[Session] = None
         self._lock = threading.Lock()
         self._pending: list[ev.BatchEnd] = []
         self._last_flush = 0.0
@@ -96,15 +120,25 @@ class RunController(QObject):
         return self._paused
 
     @property
-    def session(self) -> Any:
+    def stop_requested(self) -> bool:
+        """Stop was asked for the latest run (Compare variants then starts no further row)."""
+        return self._stop_requested
+
+    @property
+    def session(self) -> Optional[Session]:
         return self._session
 
     # ---- commands (GUI thread) ----------------------------------------------------------
-    def start(self, config: RunConfig, sequences: Optional[list] = None) -> None:
-        """Start a run on a new thread (config already validated; sequences: data loaded already)."""
+    def start(self, config: RunConfig, sequences: Optional[list] = None,
+              factory: Optional[SessionFactory] = None) -> None:
+        """Start a run on a new thread (config already validated; sequences: data loaded already).
+
+        `factory`: make this run's session with it instead of the controller's (an opened run's
+        viewer, which sends a run's events without training).
+        """
         if self.running:
             raise RuntimeError("a run is already going; stop it first")
-        if getattr(self._session, "model", None) is not None:
+        if self._session is not None and self._session.model is not None:
             # Kept until the new run has started training: if it fails before that (settings
             # the data cannot hold, a file gone), the previous model stays available.
             self._previous = (self._session, self.config)
@@ -114,6 +148,7 @@ class RunController(QObject):
         self._started_seen = False
         self._session = None
         self._pending = []
+        self._run_factory = factory or self._factory
         self._thread = _RunThread(self, config, sequences)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
@@ -193,7 +228,7 @@ class RunController(QObject):
                 self.failed.emit(f"a run started while {path} was loading; the checkpoint was not opened")
                 return
             self._session = loaded
-            self.config = getattr(loaded, "config", self.config)
+            self.config = loaded.config
             self.checkpointLoaded.emit(path)
             self.taskDone.emit(f"checkpoint loaded from {path}")
 
@@ -204,7 +239,7 @@ class RunController(QObject):
 
     def history(self) -> list[dict]:
         session = self._session
-        return list(getattr(session, "history", []) or []) if session is not None else []
+        return list(session.history or []) if session is not None else []
 
     # ---- training thread ----------------------------------------------------------------
     def _run_in_thread(self, config: RunConfig, sequences: Optional[list]) -> None:
@@ -222,7 +257,7 @@ class RunController(QObject):
 
         try:
             self.message.emit("loading TensorFlow and the data…")
-            session = self._factory(config, listener, sequences)
+            session = self._run_factory(config, listener, sequences)
             with self._lock:
                 self._session = session
                 stop_now = self._stop_requested
@@ -255,6 +290,8 @@ class RunController(QObject):
             self.snapshot.emit(event)
         elif isinstance(event, ev.EpochEnd):
             self.epochEnd.emit(event)
+        elif isinstance(event, ev.FirstLook):
+            self.firstLook.emit(event)
         elif isinstance(event, ev.RunStarted):
             self.runStarted.emit(event)
         elif isinstance(event, ev.Baselines):
@@ -313,10 +350,27 @@ class RunController(QObject):
         start_worker(create_worker(func, _start_thread=False, _ignore_errors=True), on_done, on_error)
 
 
-def start_worker(worker: Any, on_done: Callable[[Any], None], on_error: Callable[[Exception], None]) -> None:
-    """Connect and start a superqt worker, keeping it alive until it has finished."""
+_INSPECTION_POOL: Optional[QThreadPool] = None
+
+
+def inspection_pool() -> QThreadPool:
+    """The app's one background worker for the model: inspection, probe decodes, checkpoint load
+    and save run on it one at a time, in the order asked (a stateful model's batch-1 twin and its
+    carried state are never used by two of them at once)."""
+    global _INSPECTION_POOL
+    if _INSPECTION_POOL is None:
+        _INSPECTION_POOL = QThreadPool()
+        _INSPECTION_POOL.setMaxThreadCount(1)
+        _INSPECTION_POOL.setExpiryTimeout(-1)   # keep the thread: TensorFlow state stays warm on it
+    return _INSPECTION_POOL
+
+
+def start_worker(worker: Any, on_done: Callable[[Any], None], on_error: Callable[[Exception], None],
+                 pool: Optional[QThreadPool] = None) -> None:
+    """Connect a superqt worker and run it on `pool` (default: the inspection worker), keeping it
+    alive until it has finished."""
     worker.returned.connect(on_done)
     worker.errored.connect(on_error)
     _LIVE_WORKERS.add(worker)
     worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
-    worker.start()
+    (pool or inspection_pool()).start(worker)

@@ -431,12 +431,9 @@ def _percent(ratio: Optional[float]) -> str:
     return f"{100.0 * (ratio - 1.0):+.0f}%"
 
 
-def table_row(row: dict[str, Any]) -> str:
-    """One line of the printed table."""
+def verdict_cell(row: dict[str, Any]) -> str:
+    """A row's verdict in a few words, as the table and the app's Runs panel word it."""
     from vaeviewer.training.verdict import COLLAPSED_KL, HEADLINES
-
-    def num(value: Optional[float], fmt: str) -> str:
-        return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
     verdict = HEADLINES.get(row["verdict"], row["verdict"])
     kl = row.get("val_kl")
@@ -448,6 +445,15 @@ def table_row(row: dict[str, Any]) -> str:
         verdict += " (budget-limited)"
     elif row.get("reason") not in (None, "completed"):
         verdict += f" ({row['reason']})"
+    return verdict
+
+
+def table_row(row: dict[str, Any]) -> str:
+    """One line of the printed table."""
+    def num(value: Optional[float], fmt: str) -> str:
+        return "-" if value is None or not math.isfinite(value) else format(value, fmt)
+
+    verdict = verdict_cell(row)
     cells = [row["variant"], str(row["window"]), "yes" if row["stateful"] else "no", num(row["val_mse"], ".5f"),
              _percent(row["vs_pca"]), _percent(row["vs_equal_budget"]), num(row["val_kl"], ".3g"),
              num(row["samples_per_s"], ".0f"), num(row["seconds"], ".1f"), verdict]

@@ -13,6 +13,8 @@ of the sequence (their state carries), through `inference.StateCheckpoints`.
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -23,6 +25,18 @@ from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.prepare import PreparedData
 from vaeviewer.training.timeline import TimelineAverage, even_sample, timeline_index, timeline_stride
+
+
+def _one_at_a_time(method):
+    """Run `method` under the Inspector's lock: a stateful model's batch-1 twin carries state, so a
+    validation on the training thread and a view or decode on the app's worker must not interleave."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class Inspector:
@@ -58,6 +72,7 @@ class Inspector:
         self._twin_token: Any = None
         self.state_checkpoints = None
         self.last_kl_per_dim: Optional[np.ndarray] = None
+        self.lock = threading.RLock()
 
     @classmethod
     def open(cls, run_dir, sequences: Optional[list] = None) -> "Inspector":
@@ -110,6 +125,7 @@ class Inspector:
         return batch
 
     # ---- one window in detail -----------------------------------------------------------
+    @_one_at_a_time
     def window(self, split: str, sequence: int, start: int) -> ev.Snapshot:
         """Input, reconstruction and per-frame error of one window of `config.window` frames."""
         from vaeviewer.models import inference
@@ -177,6 +193,7 @@ class Inspector:
         return window_at(k)[0], recon[0]
 
     # ---- a pass over a split ------------------------------------------------------------
+    @_one_at_a_time
     def validate(self, check: Optional[Callable[[], None]] = None) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
         """One pass over the validation windows: loss terms, MSE, latents, per-frame errors.
 
@@ -200,6 +217,7 @@ class Inspector:
         self.last_kl_per_dim = detail.kl_per_dim
         return terms, detail
 
+    @_one_at_a_time
     def walk(self, split: str, check: Optional[Callable[[], None]] = None, cover_all: bool = False) -> Optional["_Pass"]:
         """Every non-overlapping window of `split` through the model (see `validate`).
 
@@ -282,6 +300,7 @@ class Inspector:
         return self.validate()[1]
 
     # ---- the decoder ----------------------------------------------------------------------
+    @_one_at_a_time
     def encode(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(z_mean, z_log_var) of each sample of `frames` (the model's sample shape, batched)."""
         from vaeviewer.models import inference
@@ -298,12 +317,14 @@ class Inspector:
         z_mean, z_log_var, _ = inference.forward(self.model, inference._as_input(self.model, x))
         return z_mean, z_log_var
 
+    @_one_at_a_time
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Frames decoded from latent points: (B, *sample_shape) for (B, K), one sample for (K,)."""
         from vaeviewer.models import inference
 
         return inference.decode(self.model, z)
 
+    @_one_at_a_time
     def window_z(self, split: str, sequence: int, start: int) -> np.ndarray:
         """z mean (K,) of the model input that starts at `start` (for conv2d: that frame)."""
         from vaeviewer.models import inference

@@ -1,0 +1,210 @@
+"""The Probe panel, decode-anywhere, interpolation, selection and the error threshold, on a real
+tiny trained session in a real (offscreen) window."""
+
+import csv
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
+from PyQt6.QtGui import QMouseEvent
+from PyQt6.QtWidgets import QApplication
+
+from tests.conftest import tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(qtbot):
+    """make(cfg): a shown main window whose tiny run has finished, with the panel filled."""
+    from vaeviewer.gui.main_window import MainWindow
+    from vaeviewer.gui.run_controller import _LIVE_WORKERS
+
+    def settle(w):
+        """Stop the run and let inspections and decodes under way answer before the window goes."""
+        w.controller.stop()
+        w.controller.wait(60000)
+        qtbot.waitUntil(lambda: not _LIVE_WORKERS, timeout=30000)
+
+    def make(cfg):
+        w = MainWindow(cfg)
+        w.show_dialogs = False
+        w.resize(1400, 900)
+        qtbot.addWidget(w, before_close_func=settle)
+        w.show()
+        with qtbot.waitSignal(w.controller.runFinished, timeout=120000) as done:
+            assert w.start_run()
+        assert done.args[0].reason == "completed", done.args[0].message
+        qtbot.waitUntil(lambda: not w.controller.running and w.scatter.latents is not None, timeout=20000)
+        p = w.probe_panel
+        qtbot.waitUntil(lambda: p.base_z is not None and p.last_decoded is not None and not p.worker.busy,
+                        timeout=20000)
+        return w
+
+    return make
+
+
+def _viewport_point(plot, x, y) -> QPoint:
+    vb = plot.getViewBox()
+    return plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+
+
+def _mouse(widget, kind, pos: QPoint, buttons, modifiers=Qt.KeyboardModifier.NoModifier):
+    button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+    event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+
+
+def _drag(qtbot, plot, points, modifiers=Qt.KeyboardModifier.NoModifier):
+    """A real left drag through view points (press, moves spaced past pyqtgraph's rate limit, release)."""
+    port = plot.viewport()
+    px = [_viewport_point(plot, x, y) for x, y in points]
+    left = Qt.MouseButton.LeftButton
+    _mouse(port, QEvent.Type.MouseMove, px[0], Qt.MouseButton.NoButton, modifiers)
+    _mouse(port, QEvent.Type.MouseButtonPress, px[0], left, modifiers)
+    for p in px[1:]:
+        qtbot.wait(30)
+        _mouse(port, QEvent.Type.MouseMove, p, left, modifiers)
+    qtbot.wait(30)
+    _mouse(port, QEvent.Type.MouseButtonRelease, px[-1], Qt.MouseButton.NoButton, modifiers)
+
+
+def test_probe_panel_on_a_trained_conv2d_model(qtbot, trained, tmp_path):
+    w = trained(tiny_config(latent_dim=3))
+    p, s, tl = w.probe_panel, w.scatter, w.timeline
+    insp = w.controller.session.inspector
+    assert p.inspector is insp and len(p.sliders) == 3
+    # Sliders ordered by KL, largest first; the panel starts at the selected window's z mean.
+    kl = insp.last_kl_per_dim
+    assert [int(d) for d in np.argsort(-kl, kind="stable")] == p.order
+    from vaeviewer.gui.probe_panel import UNUSED_KL
+
+    assert [("unused" in p._rows[d][0].text()) for d in range(3)] == list(kl < UNUSED_KL)
+    sel = w.strips.snapshot
+    assert np.allclose(p.base_z, insp.window_z(sel.split, sel.sequence, sel.start), atol=1e-5)
+    assert p.last_decoded.shape == (16, 20, 1)
+
+    # Moving a slider decodes at once (conv2d: on the GUI thread) and the scatter marks the point.
+    before = p.last_decoded.copy()
+    p.sliders[p.order[0]].setValue(250)
+    assert p.z[p.order[0]] == pytest.approx(2.5)
+    assert np.allclose(p.last_decoded, insp.decode(p.z), atol=1e-5)
+    assert not np.allclose(p.last_decoded, before, atol=1e-4)
+    assert s.probe_marker.data["x"].size == 1
+
+    # A real click on empty scatter space (latent dims on both axes) decodes that point.
+    s.x_axis.setCurrentIndex(2)
+    s.y_axis.setCurrentIndex(3)
+    vb = s.plot.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    x, y = x0 + 0.04 * (x1 - x0), y1 - 0.04 * (y1 - y0)
+    assert np.min(np.hypot(s.xy[:, 0] - x, s.xy[:, 1] - y)) > 0.02 * (x1 - x0)   # empty there
+    base = p.base_z.copy()
+    with qtbot.waitSignal(p.decoded, timeout=5000):
+        qtbot.mouseClick(s.plot.viewport(), Qt.MouseButton.LeftButton, pos=_viewport_point(s.plot, x, y))
+    assert p.z[0] == pytest.approx(x, abs=0.02 * (x1 - x0)) and p.z[1] == pytest.approx(y, abs=0.02 * (y1 - y0))
+    assert p.z[2] == pytest.approx(base[2])   # the other dimension stays at the selected window's
+    assert np.allclose(p.last_decoded, insp.decode(p.z), atol=1e-5)
+    # PCA axes map back through the PCA: the point lands where it was clicked, off-plane kept.
+    s.x_axis.setCurrentIndex(0)
+    s.y_axis.setCurrentIndex(1)
+    z = s.latent_at(0.3, -0.2, base)
+    assert s.axis_values(z) == pytest.approx((0.3, -0.2), abs=1e-5)
+    off = np.cross(*s.pca_axes) if len(base) == 3 else None
+    assert off @ z == pytest.approx(off @ base, abs=1e-5)
+
+    # Interpolation between two shift-clicked windows: N frames, ends = decodes of their z means.
+    p.steps.setValue(5)
+    a, b = 0, len(s.frame_of) - 1
+    ends = [(s.split, int(s.sequence_of[i]), int(s.frame_of[i])) for i in (a, b)]
+    s.windowPicked.emit(*ends[0])
+    with qtbot.waitSignal(p.interpolated, timeout=20000) as got:
+        tl.framePicked.emit(*ends[1])   # a timeline frame as B (conv2d: that frame)
+    frames = got.args[0]
+    assert frames.shape == (5, 16, 20, 1)
+    assert np.allclose(frames[0], insp.decode(insp.window_z(*ends[0])), atol=1e-4)
+    assert np.allclose(frames[-1], insp.decode(insp.window_z(*ends[1])), atol=1e-4)
+
+    # Box selection (a real Ctrl+drag) exports the selected points' frame indices.
+    xs, ys = s.xy[:, 0], s.xy[:, 1]
+    box = (np.percentile(xs, 20), np.percentile(ys, 20), np.percentile(xs, 80), np.percentile(ys, 80))
+    _drag(qtbot, s.plot, [(box[0], box[1]), ((box[0] + box[2]) / 2, box[3]), (box[2], box[3])],
+          Qt.KeyboardModifier.ControlModifier)
+    tol = 1e-3
+    expect = np.flatnonzero((xs >= box[0] - tol) & (xs <= box[2] + tol) & (ys >= box[1] - tol) & (ys <= box[3] + tol))
+    assert 0 < len(s.selection) and set(s.selection) <= set(expect) and len(expect) - len(s.selection) <= 2
+    assert len(tl.highlighted_rows()) == len(s.selection)   # conv2d: one frame a point
+    out = tmp_path / "sel.csv"
+    p.ask_path = lambda *_a: str(out)
+    p.sel_csv.click()
+    rows = list(csv.DictReader(out.open()))
+    got_rows = sorted((r["split"], int(r["sequence"]), int(r["first_frame"]), int(r["last_frame"])) for r in rows)
+    want = sorted((s.split, int(s.sequence_of[i]), int(s.frame_of[i]), int(s.frame_of[i])) for i in s.selection)
+    assert got_rows == want
+    png = tmp_path / "sel.png"
+    assert p.export_selection_png(str(png)) == len(want) and png.stat().st_size > 100
+
+    # Traversal grid: dims x steps, as a PNG of the right size.
+    grid = tmp_path / "trav.png"
+    with qtbot.waitSignal(p.exported, timeout=20000):
+        p.export_traversal(str(grid))
+    from PyQt6.QtGui import QImage
+
+    img = QImage(str(grid))
+    steps = p.trav_steps.value()
+    assert (img.width(), img.height()) == (steps * 20 + (steps - 1) * 3, 3 * 16 + 2 * 3)
+
+    # The threshold: default mean + 3 SD, draggable, stepping visits exactly the frames above it.
+    err = tl.error
+    assert tl.threshold == pytest.approx(err.mean() + 3 * err.std())
+    level = float(np.quantile(err, 0.9))
+    vb = tl.plot.getViewBox()
+    xr = vb.viewRange()[0]
+    xm = xr[0] + 0.6 * (xr[1] - xr[0])
+    _drag(qtbot, tl.plot, [(xm, tl.threshold), (xm, (tl.threshold + level) / 2), (xm, level)])
+    assert tl.threshold == pytest.approx(level, rel=0.15) and tl._threshold_moved
+    tl.set_threshold(level)
+    above = tl.rows_above()
+    assert len(above) == int((err > level).sum()) > 0
+    visited = []
+    with qtbot.waitSignals([tl.frameClicked] * 1, timeout=1000):
+        tl.next_above.click()
+    visited.append(tl.stepped_row)
+    for _ in range(len(above) - 1):
+        visited.append(tl.step_above(+1))
+    assert visited == list(above)
+    assert tl.step_above(+1) == above[0]          # wraps
+    assert tl.step_above(-1) == above[-1]
+    assert tl.threshold == pytest.approx(level)   # a new snapshot keeps the user's threshold
+    w.grab().save(str(tmp_path / "probe_window.png"))
+
+
+def test_probe_panel_decodes_windows_off_the_gui_thread(qtbot, trained):
+    w = trained(tiny_config(variant="conv3d", window=4, stride=4, latent_dim=2))
+    p, insp = w.probe_panel, w.controller.session.inspector
+    assert len(p.sliders) == 2 and p.last_decoded.shape == (4, 16, 20, 1)
+    with qtbot.waitSignal(p.decoded, timeout=20000):
+        p.sliders[0].setValue(-200)
+    assert np.allclose(p.last_decoded, insp.decode(p.z), atol=1e-5)
+    # A 4-frame window shows as a strip of 4 frames.
+    assert p.decoded_image.image.shape == (16, 4 * 20 + 3)
+    # Newest wins: of many quick moves, the last one is what shows in the end.
+    for v in range(-100, 101, 20):
+        p.sliders[1].setValue(v)
+    qtbot.waitUntil(lambda: not p.worker.busy, timeout=20000)
+    assert p.z[1] == pytest.approx(1.0) and np.allclose(p.last_decoded, insp.decode(p.z), atol=1e-5)
+
+
+def test_bench_probe_runs_small():
+    from vaeviewer.gui.bench_probe import slider_latency, stall_with_many_points
+
+    from vaeviewer.config import RunConfig
+
+    small = dict(demo=True, demo_sequences=1, demo_frames=40, frame_size=(16, 20), filters=(4, 8), inner_dim=8,
+                 latent_dim=2, precision="float32")
+
+    got = slider_latency(RunConfig(variant="conv2d", window=4, **small), moves=5, warmup=2)
+    assert got["moves"] == 5 and got["p99_ms"] >= got["p50_ms"] > 0
+    stalls = stall_with_many_points(3000, moves=6, probe_cfg=RunConfig(variant="conv2d", window=4, **small))
+    assert stalls["selected_points"] > 0 and stalls["threshold_moved"] and stalls["probe_decoded"]
+    assert stalls["timer_ticks"] > 10
