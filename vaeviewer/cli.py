@@ -102,7 +102,9 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print one JSON object")
 
     b = sub.add_parser("bench", help="measure speed and memory; prints JSON")
-    b.add_argument("--only", type=str, default=None, help="comma list of: windows, data, models, session, gui, views")
+    from vaeviewer.bench import PARTS
+
+    b.add_argument("--only", type=str, default=None, help=f"comma list of: {', '.join(PARTS)}")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier figures)")
     return parser
 
@@ -238,14 +240,14 @@ def _load_train_data(cfg: RunConfig) -> Optional[list]:
     None for the demo data (the session makes it)."""
     if cfg.demo:
         return None
-    from vaeviewer.data.sources import load_sequences
+    from vaeviewer.training.prepare import load_run_sequences
     from vaeviewer.training.progress import LoadProgress
     from vaeviewer.training.rundir import RunDirectory
 
     if cfg.out:
         RunDirectory(cfg.out).prepare()   # a bad --out fails before a long load, as the session does
     with LoadProgress() as progress:
-        return load_sequences(cfg.paths, cfg.frame_size, progress=progress)
+        return load_run_sequences(cfg, progress=progress)
 
 
 def _cmd_train(a: argparse.Namespace, given: set[str]) -> int:

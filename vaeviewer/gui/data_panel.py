@@ -69,13 +69,8 @@ def load_for_config(config: RunConfig, progress: Optional[LoadState] = None) -> 
     """
     from vaeviewer.training.prepare import load_run_sequences
 
-    cfg = config.replace(demo=not config.paths)
-    if cfg.demo or progress is None:
-        # The session's own loader, so the app and a run read the same data the same way.
-        return load_run_sequences(cfg)
-    from vaeviewer.data.sources import load_sequences
-
-    return load_sequences(cfg.paths, cfg.frame_size, progress=progress)   # as load_run_sequences, with progress
+    # The session's own loader, so the app and a run read the same data the same way.
+    return load_run_sequences(config.replace(demo=not config.paths), progress=progress)
 
 
 def _source_text(config: RunConfig) -> str:

@@ -316,6 +316,9 @@ class MainWindow(QMainWindow):
         loaded = self.data_panel.loaded_config
         if loaded is not None:
             self.config = self.config.replace(**{k: getattr(loaded, k) for k in DATA_SETTINGS})
+        if text.startswith("loading cancelled"):
+            self.status.showMessage(text, 10000)   # the user asked for it: the panel says so, no dialog
+            return
         self.show_error(text)
 
     def _fit_to_data(self, cfg: RunConfig) -> RunConfig:
@@ -433,6 +436,16 @@ class MainWindow(QMainWindow):
 
     def _use_data_contrast(self, intensity) -> None:
         """The strips' contrast from the loaded data, mapped as training stretched it (intensity)."""
+        from vaeviewer.training.runs import RunViewer
+
+        viewer = self.controller.session
+        if isinstance(viewer, RunViewer):
+            # An opened run shows its own data (or the data it is applied to), not the panel's.
+            data = "the data it is applied to" if viewer.applied_to_other_data else "its own data"
+            self.data_panel.set_run_note(f"showing the opened run {viewer.path.name} on {data}; the panel's data "
+                                         "is what Start trains on")
+            self.strips.set_data_contrast(limits=None)
+            return
         limits = self.data_panel.contrast
         if limits is not None and intensity:
             lo, hi = intensity
@@ -507,8 +520,8 @@ class MainWindow(QMainWindow):
         if summary.get("opened"):
             self._model_saved = True   # the run's best.keras: nothing to lose on closing
             self.config = self.controller.config or self.config
-            applied = " applied to other data" if (self.controller.session is not None and
-                                                  getattr(self.controller.session, "_other_paths", None)) else ""
+            applied = " applied to other data" if getattr(self.controller.session, "applied_to_other_data", False) \
+                else ""
             self._run_title = f"vaeviewer: run {Path(summary['opened']).name} ({self._run_title.split(': ', 1)[-1]}, " \
                               f"opened{applied})"
             self.setWindowTitle(self._run_title)

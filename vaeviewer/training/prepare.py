@@ -69,8 +69,8 @@ def stretch(sequences: list, lo: float, hi: float) -> list:
     return out
 
 
-def load_run_sequences(cfg: RunConfig) -> list:
-    """The sequences `cfg` names: the demo data or its files."""
+def load_run_sequences(cfg: RunConfig, progress: Optional[Callable[[int, int], None]] = None) -> list:
+    """The sequences `cfg` names: the demo data or its files (`progress(done, total)` while files load)."""
     if cfg.demo:
         from vaeviewer.data.demo import demo_sequences
 
@@ -78,7 +78,7 @@ def load_run_sequences(cfg: RunConfig) -> list:
         return demo_sequences(cfg.demo_sequences, cfg.demo_frames, frame_size=size, seed=cfg.seed)
     from vaeviewer.data.sources import load_sequences
 
-    return load_sequences(cfg.paths, cfg.frame_size)
+    return load_sequences(cfg.paths, cfg.frame_size, progress=progress)
 
 
 def prepare_data(cfg: RunConfig, sequences: list, note: Optional[Callable[[str], None]] = None,

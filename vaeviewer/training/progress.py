@@ -121,7 +121,26 @@ class LoadProgress:
             self.shown = False
 
     def __enter__(self) -> "LoadProgress":
+        # A warning logged while loading (a cut video) starts on a line of its own, not after the bar.
+        import logging
+
+        self._log_filter = _EndBarFirst(self)
+        logging.getLogger("vaeviewer.data").addFilter(self._log_filter)   # the loaders' logger
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        import logging
+
+        logging.getLogger("vaeviewer.data").removeFilter(self._log_filter)
         self.close()
+
+
+class _EndBarFirst:
+    """A logging filter that ends an open progress bar's line before a record is written."""
+
+    def __init__(self, bar: LoadProgress):
+        self.bar = bar
+
+    def filter(self, record: Any) -> bool:
+        self.bar.close()
+        return True

@@ -197,12 +197,7 @@ class Run:
             raise VaeViewerError(f"{self.path}: the run's data is not where it was: {', '.join(missing)}; "
                                  "give the data paths (they must hold the same frames)")
         cfg = self.config
-        if progress is not None and not cfg.demo:
-            from vaeviewer.data.sources import load_sequences
-
-            sequences = load_sequences(cfg.paths, cfg.frame_size, progress=progress)
-        else:
-            sequences = load_run_sequences(cfg)
+        sequences = load_run_sequences(cfg, progress=progress)
         self._check_size(sequences)
         return prepare_data(cfg, sequences)
 
@@ -385,6 +380,11 @@ class RunViewer:
             text += f". {verdict.text}"
         self.listener(ev.RunFinished("completed", text, summary))
         return summary
+
+    @property
+    def applied_to_other_data(self) -> bool:
+        """True when the run is shown over other data than its own (Apply run to data)."""
+        return self._sequences is not None or bool(self._other_paths)
 
     def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot:
         if self.inspector is None:
