@@ -25,3 +25,22 @@ def tiny_config(**changes) -> RunConfig:
 @pytest.fixture
 def tiny():
     return tiny_config
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One finished default tiny run, trained once for every test that only reads it.
+
+    `tiny_config(epochs=2, out=...)`: .session (the finished TrainingSession), .summary, .events
+    (everything it sent, in order) and .out (its run directory). A test that changes the session
+    must undo the change (monkeypatch does).
+    """
+    from types import SimpleNamespace
+
+    from vaeviewer.training.session import TrainingSession
+
+    out = tmp_path_factory.mktemp("tiny-run") / "run"
+    events: list = []
+    session = TrainingSession(tiny_config(epochs=2, out=str(out)), events.append)
+    summary = session.run()
+    return SimpleNamespace(session=session, summary=summary, events=events, out=out)

@@ -4,9 +4,10 @@ import subprocess
 import sys
 
 HEADLESS = [
-    "vaeviewer.config", "vaeviewer.cli", "vaeviewer.bench", "vaeviewer.data.sources", "vaeviewer.data.demo",
+    "vaeviewer.config", "vaeviewer.cli", "vaeviewer.benchmarks", "vaeviewer.benchmarks.clock", "vaeviewer.data.sources", "vaeviewer.data.demo",
     "vaeviewer.data.windows", "vaeviewer.data.inspect", "vaeviewer.models.builders", "vaeviewer.models.io",
-    "vaeviewer.training.session", "vaeviewer.training.bench", "vaeviewer.training.progress",
+    "vaeviewer.training.session", "vaeviewer.benchmarks.training", "vaeviewer.benchmarks.data",
+    "vaeviewer.training.inspector", "vaeviewer.training.runs", "vaeviewer.training.export", "vaeviewer.training.progress",
 ]
 
 

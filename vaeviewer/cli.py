@@ -102,7 +102,7 @@ def _build_parser(given_only: bool = False) -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print one JSON object")
 
     b = sub.add_parser("bench", help="measure speed and memory; prints JSON")
-    from vaeviewer.bench import PARTS
+    from vaeviewer.benchmarks import PARTS
 
     b.add_argument("--only", type=str, default=None, help=f"comma list of: {', '.join(PARTS)}")
     b.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier figures)")
@@ -472,7 +472,7 @@ def _cmd_inspect(a: argparse.Namespace) -> int:
 
 
 def _cmd_bench(a: argparse.Namespace) -> int:
-    from vaeviewer.bench import run_bench
+    from vaeviewer.benchmarks import run_bench
 
     parts = a.only.split(",") if a.only else None
     print(json.dumps(run_bench(parts, quick=a.quick), indent=2))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from vaeviewer.data.bench import bench_windows
+from vaeviewer.benchmarks.data import bench_windows
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS measured via /proc and ru_maxrss")
@@ -23,7 +23,7 @@ def test_data_layer_imports_no_qt_and_no_keras():
     code = (
         "import sys\n"
         "import vaeviewer.data.sources, vaeviewer.data.windows, vaeviewer.data.demo, vaeviewer.data.inspect\n"
-        "import vaeviewer.data.bench\n"
+        "import vaeviewer.benchmarks.data\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'pyqtgraph', 'keras', 'tensorflow')]\n"
         "assert not bad, bad\n"
     )

@@ -120,16 +120,9 @@ def test_timeline_of_several_files_labels_ticks_with_file_frames(qtbot):
     assert timeline.describe(25) == "valid · b frame 85 of 100"
 
 
-def test_session_run_started_carries_the_source_map():
+def test_session_run_started_carries_the_source_map(tiny_run):
     """The real session fills the new RunStarted fields from its split parts (demo: 2 x 80 frames)."""
-    import pytest
-
-    pytest.importorskip("keras")
-    from tests.conftest import tiny_config
-    from vaeviewer.training.session import TrainingSession
-
-    events = []
-    TrainingSession(tiny_config(epochs=1, steps_per_epoch=1), events.append).run()
+    events = tiny_run.events   # a finished default tiny run (tests/conftest.py), shared with other files
     started = next(e for e in events if isinstance(e, ev.RunStarted))
     assert started.train_offsets == [0, 0] and started.valid_offsets == [60, 60]
     assert started.valid_sources == [0, 1] and started.source_lengths == [80, 80]

@@ -196,7 +196,7 @@ def test_probe_panel_decodes_windows_off_the_gui_thread(qtbot, trained):
 
 
 def test_bench_probe_runs_small():
-    from vaeviewer.gui.bench_probe import slider_latency, stall_with_many_points
+    from vaeviewer.benchmarks.probe import slider_latency, stall_with_many_points
 
     from vaeviewer.config import RunConfig
 

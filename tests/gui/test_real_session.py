@@ -92,7 +92,7 @@ def test_main_gui_autostart_quit_after_screenshot(qtbot, tmp_path):
 
 
 def test_bench_gui_reports_stalls_and_ratio():
-    from vaeviewer.gui.bench import bench_gui
+    from vaeviewer.benchmarks.gui import bench_gui
 
     result = bench_gui(seconds=2, config=tiny(epochs=1000, steps_per_epoch=None), rounds=1)
     assert result["headless_samples_per_s"] > 0 and result["gui_samples_per_s"] > 0

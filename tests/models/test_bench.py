@@ -4,7 +4,7 @@ import json
 
 import keras
 
-from vaeviewer.models.bench import bench_models
+from vaeviewer.benchmarks.models import bench_models
 
 
 def test_bench_tiny():

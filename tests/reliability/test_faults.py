@@ -197,15 +197,14 @@ def test_stop_pressed_during_a_checkpoint_write(tmp_path, monkeypatch):
     assert_checkpoint_loads(run_dir, epochs=epochs)
 
 
-def test_an_interrupted_checkpoint_write_keeps_the_previous_file(tmp_path, monkeypatch):
+def test_an_interrupted_checkpoint_write_keeps_the_previous_file(tiny_run, monkeypatch):
     """Ctrl-C (or a kill) in the middle of model.save: the old last.keras is untouched."""
     from vaeviewer.models.io import load_model, save_model
 
-    session = TrainingSession(tiny_config(epochs=1, out=str(tmp_path / "run")))
-    session.run()
-    target = tmp_path / "run" / "last.keras"
+    # A finished tiny run with its run directory (tests/conftest.py, shared: its last.keras must stay intact).
+    target = tiny_run.out / "last.keras"
     before = target.read_bytes()
-    model = session.model
+    model = tiny_run.session.model
 
     def interrupted(path, *a, **kw):
         with open(path, "wb") as fh:

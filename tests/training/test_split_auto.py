@@ -78,10 +78,8 @@ def test_the_default_is_auto_and_old_settings_files_keep_time(tmp_path):
     tiny_config(variant="convlstm", window=4, stride=4, stateful=True).validate()
 
 
-def test_run_summary_names_the_split_used():
-    from vaeviewer.training.session import TrainingSession
-
-    summary = TrainingSession(tiny_config(epochs=1, steps_per_epoch=1)).run()
+def test_run_summary_names_the_split_used(tiny_run):
+    summary = tiny_run.summary   # a finished default tiny run (tests/conftest.py), shared with other files
     assert summary["split"] == "time" and summary["stateful_layout"] is None
     assert json.loads(json.dumps(summary))["split"] == "time"
     assert np.isfinite(summary["val_mse"])

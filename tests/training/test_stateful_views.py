@@ -191,7 +191,7 @@ def test_checkpoint_spacing_fits_the_budget():
 def test_view_bench_runs_small():
     import json
 
-    from vaeviewer.training.bench import bench_stateful_view
+    from vaeviewer.benchmarks.training import bench_stateful_view
 
     report = bench_stateful_view(frames=400, repeats=1)
     json.dumps(report)

@@ -81,9 +81,9 @@ def _kind_of(val, pca, mean, kl):
     return BELOW_PCA if val >= pca else BEATS_PCA
 
 
-def test_session_reports_a_verdict_every_epoch_and_in_the_summary():
-    got = []
-    summary = TrainingSession(tiny_config(epochs=2), got.append).run()
+def test_session_reports_a_verdict_every_epoch_and_in_the_summary(tiny_run):
+    # tiny_run: TrainingSession(tiny_config(epochs=2, out=...), got.append).run(), shared with other files
+    got, summary = tiny_run.events, tiny_run.summary
     base = [e for e in got if isinstance(e, ev.Baselines)][0]
     epochs = [e for e in got if isinstance(e, ev.EpochEnd)]
     assert len(epochs) == 2

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import gc
 import math
-import time
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from vaeviewer.benchmarks.clock import now
 from vaeviewer.config import VARIANTS
 from vaeviewer.models.builders import build_vae, same_padding, time_strides
 from vaeviewer.models.precision import device_description, policy_scope, resolve_precision
@@ -176,10 +176,10 @@ class _Timer(keras.callbacks.Callback):
         self._start = 0.0
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
+        self._start = now()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.seconds += time.perf_counter() - self._start
+        self.seconds += now() - self._start
 
 
 def _fit_batches(model, x: np.ndarray, batch_size: int, timer: _Timer | None = None) -> None:

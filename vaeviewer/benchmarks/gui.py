@@ -16,10 +16,10 @@ from typing import Any, Optional
 
 import numpy as np
 
+from vaeviewer.benchmarks.clock import BatchClock, Ticks, now
 from vaeviewer.config import RunConfig
 from vaeviewer.training import events as ev
 
-TICK_MS = 5
 
 
 def bench_config() -> RunConfig:
@@ -31,38 +31,19 @@ def bench_config() -> RunConfig:
                      precision="auto", snapshot_interval_s=1.0)
 
 
-class _BatchClock:
-    """Listener part that timestamps BatchEnd events (called on the training thread)."""
-
-    def __init__(self) -> None:
-        self.times: list[tuple[float, int]] = []     # (perf_counter, epoch)
-        self.first = threading.Event()
-
-    def __call__(self, event: Any) -> None:
-        if isinstance(event, ev.BatchEnd):
-            self.times.append((time.perf_counter(), event.epoch))
-            self.first.set()
-
-    def rate(self, batch_size: int, t0: float, t1: float) -> float:
-        """Samples/s over consecutive batches of the same epoch inside [t0, t1]."""
-        rows = [(t, e) for t, e in self.times if t0 <= t <= t1]
-        dts = [b[0] - a[0] for a, b in zip(rows, rows[1:]) if a[1] == b[1]]
-        return batch_size * len(dts) / sum(dts) if dts else 0.0
-
-
 def _headless(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, Any]:
     from vaeviewer.training.session import TrainingSession
 
-    clock = _BatchClock()
+    clock = BatchClock()
     session = TrainingSession(cfg, clock)
     thread = threading.Thread(target=lambda: _run_quietly(session), name="bench-headless", daemon=True)
     thread.start()
     if not clock.first.wait(600):
         session.stop()
         raise RuntimeError("headless run produced no batch within 10 minutes")
-    t0 = time.perf_counter() + warmup_s
+    t0 = now() + warmup_s
     time.sleep(warmup_s + measure_s)
-    t1 = time.perf_counter()
+    t1 = now()
     session.stop()
     thread.join(120)
     return {"samples_per_s": clock.rate(cfg.batch_size, t0, t1), "batches": len(clock.times)}
@@ -87,19 +68,15 @@ def _with_gui(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, An
     window = MainWindow(cfg)
     window.show_dialogs = False
     window.show()
-    clock = _BatchClock()
+    clock = BatchClock()
     window.controller.thread_listeners.append(clock)
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    ticks = Ticks()
     loop = QEventLoop()
     window_times: dict[str, float] = {}
 
     def wait_first_batch() -> None:
         if clock.first.is_set():
-            window_times["t0"] = time.perf_counter() + warmup_s
+            window_times["t0"] = now() + warmup_s
             QTimer.singleShot(int(warmup_s * 1000), lambda: window_times.__setitem__("cpu0", time.thread_time()))
             QTimer.singleShot(int((warmup_s + measure_s) * 1000), finish)
         elif not window.controller.running:
@@ -108,23 +85,22 @@ def _with_gui(cfg: RunConfig, warmup_s: float, measure_s: float) -> dict[str, An
             QTimer.singleShot(50, wait_first_batch)
 
     def finish() -> None:
-        window_times["t1"] = time.perf_counter()
+        window_times["t1"] = now()
         window_times["cpu1"] = time.thread_time()
         loop.quit()
 
     window.start_run()
-    timer.start()
+    ticks.start()
     QTimer.singleShot(50, wait_first_batch)
     QTimer.singleShot(600_000, loop.quit)     # never hang a bench
     loop.exec()
-    timer.stop()
+    ticks.stop()
     window.controller.stop()
     window.controller.wait(120_000)
     window.close()
     app.processEvents()
     t0, t1 = window_times.get("t0", 0.0), window_times.get("t1", 0.0)
-    inside = np.array([t for t in ticks if t0 <= t <= t1])
-    gaps_ms = np.diff(inside) * 1000 if len(inside) > 1 else np.zeros(0)
+    gaps_ms = ticks.gaps_ms(t0, t1)
     return {
         "samples_per_s": clock.rate(cfg.batch_size, t0, t1),
         "batches": len(clock.times),
@@ -144,18 +120,14 @@ def _idle_gaps(seconds: float) -> np.ndarray:
     from vaeviewer.gui.app import ensure_app
 
     app = ensure_app()   # keep a reference: an unreferenced QApplication is deleted at once
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    ticks = Ticks()
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
-    timer.start()
+    ticks.start()
     loop.exec()
-    timer.stop()
+    ticks.stop()
     app.processEvents()
-    return np.diff(np.array(ticks)) * 1000 if len(ticks) > 1 else np.zeros(0)
+    return ticks.gaps_ms()
 
 
 def bench_gui(seconds: float = 20, config: Optional[RunConfig] = None, rounds: int = 2) -> dict:

@@ -1,22 +1,26 @@
-"""`vaeviewer bench`: every performance figure of the project, measured side by side in one run."""
+"""`vaeviewer bench`: every performance figure of the project, measured side by side in one run.
+
+One module per part (data, models, training, gui, probe), all timed by `benchmarks.clock`.
+"""
 
 from __future__ import annotations
 
-import time
 import traceback
 from typing import Any, Callable, Optional
+
+from vaeviewer.benchmarks.clock import now
 
 PARTS = ("windows", "data", "models", "session", "views", "verdict", "gui", "probe")
 
 
 def _windows(quick: bool) -> dict[str, Any]:
-    from vaeviewer.data.bench import bench_windows
+    from vaeviewer.benchmarks.data import bench_windows
 
     return bench_windows(max_batches=150) if quick else bench_windows()
 
 
 def _data(quick: bool) -> dict[str, Any]:
-    from vaeviewer.data.bench import bench_video_load
+    from vaeviewer.benchmarks.data import bench_video_load
 
     # a 10,000-frame 768x576 video (about 150 MB, generated once into the temp folder and kept);
     # --quick: 1,000 frames, best of three
@@ -24,7 +28,7 @@ def _data(quick: bool) -> dict[str, Any]:
 
 
 def _models(quick: bool) -> dict[str, Any]:
-    from vaeviewer.models.bench import bench_models
+    from vaeviewer.benchmarks.models import bench_models
 
     steps = 8 if quick else 40
     # conv2d at the original model's batch of 128; the window models at 16 windows (160 frames)
@@ -39,31 +43,31 @@ def _models(quick: bool) -> dict[str, Any]:
 
 
 def _session(quick: bool) -> dict[str, Any]:
-    from vaeviewer.training.bench import bench_session_overhead, bench_stateful
+    from vaeviewer.benchmarks.training import bench_session_overhead, bench_stateful
 
     return {"stateful": bench_stateful(quick=quick), "overhead": bench_session_overhead(quick=quick)}
 
 
 def _views(quick: bool) -> dict[str, Any]:
-    from vaeviewer.training.bench import bench_stateful_view
+    from vaeviewer.benchmarks.training import bench_stateful_view
 
     return bench_stateful_view(quick=quick)
 
 
 def _verdict(quick: bool) -> dict[str, Any]:
-    from vaeviewer.training.bench import bench_first_verdict
+    from vaeviewer.benchmarks.training import bench_first_verdict
 
     return bench_first_verdict(quick=quick)
 
 
 def _gui(quick: bool) -> dict[str, Any]:
-    from vaeviewer.gui.bench import bench_gui
+    from vaeviewer.benchmarks.gui import bench_gui
 
     return bench_gui(seconds=8 if quick else 20)
 
 
 def _probe(quick: bool) -> dict[str, Any]:
-    from vaeviewer.gui.bench_probe import bench_probe
+    from vaeviewer.benchmarks.probe import bench_probe
 
     return bench_probe(quick=quick)
 
@@ -82,10 +86,10 @@ def run_bench(parts: Optional[list[str]] = None, quick: bool = False) -> dict[st
         raise VaeViewerError(f"bench: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     result: dict[str, Any] = {}
     for part in chosen:
-        t0 = time.perf_counter()
+        t0 = now()
         try:
             result[part] = RUNNERS[part](quick)
         except Exception as exc:  # one failing part must not hide the others' figures
             result[part] = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
-        result[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
+        result[part]["bench_seconds"] = round(now() - t0, 1)
     return result

@@ -12,10 +12,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from vaeviewer.benchmarks.clock import now
 
 
 def _rss_bytes() -> int:
@@ -55,7 +56,7 @@ def measure(n_frames: int, window: int, stride: int, batch_size: int,
     import tracemalloc
 
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0 = now()
     index = make_windows(sequences, window, stride)
     n_batches = 0
     # like a training loop, the consumer holds one batch while the next one is made
@@ -63,7 +64,7 @@ def measure(n_frames: int, window: int, stride: int, batch_size: int,
         n_batches += 1
         if max_batches is not None and n_batches >= max_batches:
             break
-    seconds = time.perf_counter() - t0
+    seconds = now() - t0
     extra = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss_extra = max(0, _peak_rss_bytes() - base)
@@ -97,7 +98,7 @@ def bench_windows(n_frames: int = 40000, window: int = 10, stride: int = 1, batc
     args = json.dumps([n_frames, window, stride, batch_size, [64, 80], max_batches])
     code = (
         "import json, sys\n"
-        "from vaeviewer.data.bench import measure\n"
+        "from vaeviewer.benchmarks.data import measure\n"
         "a = json.loads(sys.argv[1])\n"
         "print(json.dumps(measure(a[0], a[1], a[2], a[3], tuple(a[4]), a[5])))\n"
     )
@@ -122,12 +123,12 @@ def bench_video_path(n_frames: int, size: tuple[int, int] = (576, 768),
     if path.exists() and path.stat().st_size > 0:
         return path, 0.0
     part = folder / f".{path.name}.{os.getpid()}.avi"
-    t0 = time.perf_counter()
+    t0 = now()
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error", "-f", "lavfi",
                     "-i", f"testsrc2=size={w}x{h}:rate=25", "-frames:v", str(n_frames), "-c:v", "mpeg4",
                     "-q:v", "5", "-pix_fmt", "yuv420p", str(part)], check=True, capture_output=True)
     os.replace(part, path)
-    return path, time.perf_counter() - t0
+    return path, now() - t0
 
 
 def measure_video_load(path: str, frame_size: tuple[int, int], old_path: bool = False) -> dict:
@@ -144,7 +145,7 @@ def measure_video_load(path: str, frame_size: tuple[int, int], old_path: bool = 
 
     base = _rss_bytes()
     tracemalloc.start()  # sees every numpy buffer: the stored frames and anything held beside them
-    t0 = time.perf_counter()
+    t0 = now()
     if old_path:
         import imageio_ffmpeg
 
@@ -159,7 +160,7 @@ def measure_video_load(path: str, frame_size: tuple[int, int], old_path: bool = 
     else:
         (seq,) = load_sequences([path], frame_size)
         frames = seq.frames
-    seconds = time.perf_counter() - t0
+    seconds = now() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return {"seconds": seconds, "frames": int(frames.shape[0]), "frame_bytes": int(frames.nbytes),
@@ -169,7 +170,7 @@ def measure_video_load(path: str, frame_size: tuple[int, int], old_path: bool = 
 def _fresh_process(args: list, timeout_s: float) -> dict:
     code = (
         "import json, sys\n"
-        "from vaeviewer.data.bench import measure_video_load\n"
+        "from vaeviewer.benchmarks.data import measure_video_load\n"
         "a = json.loads(sys.argv[1])\n"
         "print(json.dumps(measure_video_load(a[0], tuple(a[1]), a[2])))\n"
     )
@@ -198,10 +199,10 @@ def bench_video_load(n_frames: int = 10000, size: tuple[int, int] = (576, 768), 
     cmd = ffmpeg_decode_args(path, frame_size)
     ffmpeg_s, load_s, runs = [], [], []
     for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
+        t0 = now()
         subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=True, timeout=timeout_s)
-        ffmpeg_s.append(time.perf_counter() - t0)
+        ffmpeg_s.append(now() - t0)
         run = _fresh_process([str(path), list(frame_size), False], timeout_s)
         runs.append(run)
         load_s.append(run["seconds"])

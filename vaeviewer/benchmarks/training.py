@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
 
+from vaeviewer.benchmarks.clock import BatchClock, now
 from vaeviewer.config import RunConfig
 from vaeviewer.data.windows import frames_to_float
 from vaeviewer.training import events as ev
 from vaeviewer.training.session import TrainingSession
 
 
-class _BatchClock:
-    """Listener that timestamps every BatchEnd; the rate skips the first (tracing) batch."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.sizes: list[int] = []
-        self.batch_size = 0
-
-    def __call__(self, event: Any) -> None:
-        if isinstance(event, ev.BatchEnd):
-            self.times.append(time.perf_counter())
-
-    def rate(self, batch_size: int) -> float:
-        if len(self.times) < 3:
-            return 0.0
-        return (len(self.times) - 1) * batch_size / (self.times[-1] - self.times[0])
-
-
 def _session_rate(cfg: RunConfig) -> float:
-    clock = _BatchClock()
+    clock = BatchClock()
     TrainingSession(cfg, clock).run()
     return clock.rate(cfg.batch_size)
 
@@ -68,11 +50,11 @@ def bench_session_overhead(steps: int = 60, quick: bool = False) -> dict[str, An
     model = builders.build_from_config(cfg, (64, 80))
     frames = np.concatenate([s.frames for s in demo_sequences(2, 1500, seed=cfg.seed)])
     x = frames_to_float(frames[: steps * cfg.batch_size + cfg.batch_size])[..., None]
-    clock = _BatchClock()
+    clock = BatchClock()
 
     class Stamp(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            clock.times.append(time.perf_counter())
+            clock.stamp()
 
     model.fit(x, batch_size=cfg.batch_size, epochs=1, steps_per_epoch=steps, shuffle=True, verbose=0, callbacks=[Stamp()])
     fit_rate = clock.rate(cfg.batch_size)
@@ -115,9 +97,9 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
                                latent_dim=cfg.latent_dim, stateful=True, batch_size=1)
     session.state_budget_bytes = math.ceil(n_windows * inference.state_nbytes(small) / spacing)
     del small
-    t0 = time.perf_counter()
+    t0 = now()
     session.run()
-    run_seconds = time.perf_counter() - t0
+    run_seconds = now() - t0
     cache = session.inspector.state_checkpoints
     twin = session.inspector.viewer_model()
     seq = session.data.valid[0].frames
@@ -129,9 +111,9 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
 
     def timed(fn) -> float:
         cache._recent.clear()   # from the checkpoints alone, not from the previous view's walk
-        t = time.perf_counter()
+        t = now()
         fn()
-        return time.perf_counter() - t
+        return now() - t
 
     step = inference.state_step_fn(twin)
     jobs = {"forward": lambda: inference.forward(twin, x), "step": lambda: step(x).numpy(),
@@ -149,9 +131,9 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
     def ratio(name: str) -> float:
         return float(np.median([r[name] / r["forward"] for r in rounds]))
     train_last = len(session.data.train[0].frames) // window - 1
-    t = time.perf_counter()
+    t = now()
     session.inspect("train", 0, train_last * window)
-    first_train_view = time.perf_counter() - t
+    first_train_view = now() - t
     return {
         "frames": len(seq), "windows": last + 1, "window": window, "frame_size": [32, 40], "filters": [8, 16],
         "checkpoint_spacing": used, "default_model_state_bytes": default_state,
@@ -170,7 +152,7 @@ class _FirstVerdict:
     the step rate, and the steps an epoch has; stops the run at the first verdict."""
 
     def __init__(self) -> None:
-        self.t0 = time.perf_counter()
+        self.t0 = now()
         self.session: Any = None
         self.verdict_s: float | None = None
         self.kind = ""
@@ -180,7 +162,7 @@ class _FirstVerdict:
         self.batches: list[float] = []
 
     def __call__(self, event: Any) -> None:
-        now = time.perf_counter() - self.t0
+        now = now() - self.t0
         if isinstance(event, ev.RunStarted):
             self.steps_per_epoch = event.steps_per_epoch
         elif isinstance(event, ev.BatchEnd):
@@ -217,7 +199,7 @@ def bench_first_verdict(quick: bool = False) -> dict[str, Any]:
             clock = _FirstVerdict()
             session = TrainingSession(RunConfig(demo=True, epochs=1, **data, **changes), clock)
             clock.session = session
-            clock.t0 = time.perf_counter()
+            clock.t0 = now()
             session.run()
             estimate = clock.epoch_estimate()
             rows[name] = {"first_verdict_s": round(clock.verdict_s, 1) if clock.verdict_s else None,

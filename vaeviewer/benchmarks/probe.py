@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from vaeviewer.benchmarks.clock import Ticks, now
 from vaeviewer.config import RunConfig
 
-TICK_MS = 5
 MOVE_MS = 16
 
 
@@ -42,8 +42,8 @@ def _inspector(cfg: RunConfig):
 
 
 def _wait(app, predicate, timeout_s: float = 60.0) -> None:
-    end = time.perf_counter() + timeout_s
-    while not predicate() and time.perf_counter() < end:
+    end = now() + timeout_s
+    while not predicate() and now() < end:
         app.processEvents()
         time.sleep(0.0005)
 
@@ -77,12 +77,12 @@ def slider_latency(cfg: RunConfig, moves: int = 200, warmup: int = 10, seed: int
         if value == slider.value():
             value = -value or 1
         n = len(got)
-        t0 = time.perf_counter()
+        t0 = now()
         slider.setValue(value)
         _wait(app, lambda: len(got) > n)
         panel.decoded_view.viewport().repaint()
         if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1000)
+            times.append((now() - t0) * 1000)
     panel.close()
     panel.deleteLater()
     app.processEvents()
@@ -126,12 +126,12 @@ def stall_with_many_points(n: int = 100_000, moves: int = 60, probe_cfg: RunConf
     panel.refresh()
     _wait(app, lambda: not panel.worker.busy and panel.last_decoded is not None)
     snap = _many_points_snapshot(n, insp.model.latent_dim)
-    t0 = time.perf_counter()
+    t0 = now()
     window.scatter.set_snapshot(snap)
     window.timeline.set_snapshot(snap)
     app.processEvents()
     window.repaint()
-    first_draw_ms = (time.perf_counter() - t0) * 1000
+    first_draw_ms = (now() - t0) * 1000
 
     def path(plot, points):
         vb = plot.getViewBox()
@@ -163,11 +163,7 @@ def stall_with_many_points(n: int = 100_000, moves: int = 60, probe_cfg: RunConf
         events += [(port, QEvent.Type.MouseMove, p, no_button, left, mods) for p in pts[1:]]
         events.append((port, QEvent.Type.MouseButtonRelease, pts[-1], left, no_button, mods))
 
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    ticks = Ticks()
     driver = QTimer()
     driver.setTimerType(Qt.TimerType.PreciseTimer)
     driver.setInterval(MOVE_MS)
@@ -185,12 +181,12 @@ def stall_with_many_points(n: int = 100_000, moves: int = 60, probe_cfg: RunConf
         app.sendEvent(port, ev)
 
     driver.timeout.connect(step)
-    timer.start()
+    ticks.start()
     driver.start()
     QTimer.singleShot(120_000, loop.quit)
     loop.exec()
-    timer.stop()
-    gaps = np.diff(np.array(ticks)) * 1000
+    ticks.stop()
+    gaps = ticks.gaps_ms()
     result = {
         "points": n,
         "first_draw_ms": round(first_draw_ms, 1),
@@ -213,7 +209,7 @@ def stall_with_many_points(n: int = 100_000, moves: int = 60, probe_cfg: RunConf
 def bench_probe(quick: bool = False) -> dict[str, Any]:
     """The figures of issue 15: slider p99 (conv2d 64x80 < 30 ms, 10-frame window < 100 ms) and the
     event-loop stall p99 with 100,000 points (< 50 ms)."""
-    from vaeviewer.gui.bench import _idle_gaps
+    from vaeviewer.benchmarks.gui import _idle_gaps
 
     moves = 60 if quick else 200
     base = dict(demo=True, demo_sequences=1, demo_frames=120, frame_size=(64, 80))
