@@ -23,8 +23,8 @@ from vaeviewer.config import RunConfig
 from vaeviewer.data.windows import frames_to_float
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
-from vaeviewer.training.prepare import PreparedData
-from vaeviewer.training.timeline import TimelineAverage, even_sample, timeline_index, timeline_stride
+from vaeviewer.training.prepare import PreparedData, model_batch
+from vaeviewer.training.timeline import TimelineAverage, WalkResult, timeline_index, timeline_stride
 
 
 def _one_at_a_time(method):
@@ -117,12 +117,6 @@ class Inspector:
         if split == "valid" and d.valid:
             return d.valid
         return d.train
-
-    def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
-        """gather() returns (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
-        if not self.config.uses_windows:
-            return batch.reshape(batch.shape[0], *batch.shape[2:])
-        return batch
 
     # ---- one window in detail -----------------------------------------------------------
     @_one_at_a_time
@@ -218,7 +212,7 @@ class Inspector:
         return terms, detail
 
     @_one_at_a_time
-    def walk(self, split: str, check: Optional[Callable[[], None]] = None, cover_all: bool = False) -> Optional["_Pass"]:
+    def walk(self, split: str, check: Optional[Callable[[], None]] = None, cover_all: bool = False) -> Optional["WalkResult"]:
         """Every non-overlapping window of `split` through the model (see `validate`).
 
         `cover_all`: also score the frames after a sequence's last whole window (a window
@@ -240,7 +234,7 @@ class Inspector:
             index, scored = timeline_index(seqs, index, t, timeline_stride(t), with_tail=cover_all)
             averaged = TimelineAverage([len(s) for s in seqs])
         checkpoints = self.checkpoints(split, model, self.weights_token()) if cfg.stateful else None
-        out = _Pass(split, t, cfg.loss)
+        out = WalkResult(split, t, cfg.loss)
         if cfg.stateful:
             order = np.lexsort((index.start, index.sequence))
             batches, prev = [], None
@@ -255,7 +249,7 @@ class Inspector:
                 check()
             if cfg.stateful and reset:
                 inference.reset_states(model)
-            x = self._shape_for_model(win.gather(seqs, index, rows, t))
+            x = model_batch(win.gather(seqs, index, rows, t), cfg)
             if checkpoints is not None:   # the state at this window's start, for the views
                 checkpoints.store(split, int(index.sequence[rows[0]]), int(index.start[rows[0]]) // t,
                                   lambda: inference.carried_states(model))
@@ -277,7 +271,7 @@ class Inspector:
             out.timeline = averaged.result()
         return out
 
-    def _stateful_tails(self, model, seqs: list, out: "_Pass") -> None:
+    def _stateful_tails(self, model, seqs: list, out: "WalkResult") -> None:
         """Score each sequence's frames after its last whole window: the window ending at its last
         frame, from a reset state (a stateful walk has no state at a frame between windows)."""
         from vaeviewer.models import inference
@@ -420,87 +414,3 @@ class Inspector:
         n_frames = sum(len(s) for s in self.data.train)
         return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, history, n_frames,
                       val_kl=row.get("val_kl"), window=self.config.model_window, window_pca_mse=self.window_pca_mse)
-
-
-class _Pass:
-    """What one walk over a split collected: loss sums, latents and per-frame errors."""
-
-    def __init__(self, split: str, window: int, loss: str):
-        self.split, self.t, self.loss = split, window, loss
-        self.rec_sum = self.kl_sum = 0.0
-        self.n = 0
-        self.kl_dim_sum: Optional[np.ndarray] = None
-        self.latents: list = []
-        self.lat_seq: list = []
-        self.lat_frame: list = []
-        self.err: list = []
-        self.err_seq: list = []
-        self.err_frame: list = []
-        self.timeline: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None   # (seq, frame, error) averaged
-        self.extra_timeline: list = []
-
-    def add(self, x, recon, z_mean, z_log_var, sequences: np.ndarray, starts: np.ndarray) -> None:
-        from vaeviewer.models import inference
-
-        rec, kl, per_dim = inference.loss_terms(x, recon, z_mean, z_log_var, self.loss)
-        self.rec_sum += float(rec.sum())
-        self.kl_sum += float(kl.sum())
-        self.n += len(x)
-        self.kl_dim_sum = per_dim.sum(0) if self.kl_dim_sum is None else self.kl_dim_sum + per_dim.sum(0)
-        sq = (x - recon) ** 2
-        t = self.t
-        per_frame = sq.reshape(len(x), -1, *sq.shape[-3:]).mean(axis=(2, 3, 4)) if t > 1 else sq.mean(axis=(1, 2, 3))[:, None]
-        self.err.append(per_frame.reshape(-1))
-        self.err_seq.append(np.repeat(sequences, per_frame.shape[1]))
-        self.err_frame.append((starts[:, None] + np.arange(per_frame.shape[1])[None, :]).reshape(-1))
-        if z_mean.ndim == 3:   # one latent per frame: one scatter point per frame
-            self.lat_frame.append((starts[:, None] + np.arange(z_mean.shape[1])[None, :]).reshape(-1))
-            self.lat_seq.append(np.repeat(sequences, z_mean.shape[1]))
-            z_mean = z_mean.reshape(-1, z_mean.shape[-1])
-        else:
-            self.lat_frame.append(starts)
-            self.lat_seq.append(sequences)
-        self.latents.append(z_mean)
-
-    def frame_errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sequence, frame, error) of every frame scored, sorted by sequence and frame."""
-        if self.timeline is not None:
-            seq, frame, err = self.timeline
-        else:
-            seq, frame, err = np.concatenate(self.err_seq), np.concatenate(self.err_frame), np.concatenate(self.err)
-        if self.extra_timeline:
-            seq = np.concatenate([seq] + [e[0] for e in self.extra_timeline])
-            frame = np.concatenate([frame] + [e[1] for e in self.extra_timeline])
-            err = np.concatenate([err] + [e[2] for e in self.extra_timeline])
-            order = np.lexsort((frame, seq))
-            seq, frame, err = seq[order], frame[order], err[order]
-        return seq.astype(np.int64), frame.astype(np.int64), err.astype(np.float32)
-
-    def terms(self, model) -> dict[str, float]:
-        kl_weight = float(model.kl_weight.numpy())
-        rec_mean, kl_mean = self.rec_sum / self.n, self.kl_sum / self.n
-        return {"loss": rec_mean + model.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
-                "mse": float(np.concatenate(self.err).mean())}
-
-    def latent_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(z_mean (N, K), sequence (N,), first frame (N,)) of every window (or frame) walked."""
-        return np.concatenate(self.latents), np.concatenate(self.lat_seq), np.concatenate(self.lat_frame)
-
-    def fill(self, detail: ev.Snapshot, max_points: int) -> None:
-        """Put the latents (an even sample of at most `max_points`), the timeline and KL per
-        dimension into `detail`."""
-        lat, lat_seq, lat_frame = self.latent_table()
-        keep = even_sample(len(lat), max_points)
-        detail.latents = lat[keep]
-        detail.latent_total = len(lat)
-        detail.latent_sequence = lat_seq[keep]
-        detail.latent_frame = lat_frame[keep]
-        detail.latent_split = self.split
-        if self.timeline is not None:   # every window that holds a frame, averaged: see timeline_stride
-            detail.timeline_sequence, detail.timeline_frame, detail.timeline_error = self.timeline
-        else:
-            detail.timeline_error = np.concatenate(self.err)
-            detail.timeline_sequence = np.concatenate(self.err_seq)
-            detail.timeline_frame = np.concatenate(self.err_frame)
-        n_err = sum(len(e) for e in self.err)
-        detail.kl_per_dim = (self.kl_dim_sum / n_err * (1 if self.t == 1 else self.t)) if self.kl_dim_sum is not None else None

@@ -7,8 +7,9 @@ data it has loaded (`check_fits`) before it stops a running model for it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -29,6 +30,48 @@ class PreparedData:
     split: str = "time"          # the split used ("time", "sequence"; "none" without validation)
     n_sources: int = 0
     intensity: Optional[tuple[float, float]] = None   # (lo, hi) stretched to 0..1 for training, or None
+
+    def n_train_examples(self) -> int:
+        """Training examples (windows, frames, or stream windows of the stateful layout)."""
+        if self.train_streams is not None:
+            return self.train_streams.n_batches() * self.train_streams.batch_size
+        return len(self.train_index) if self.train_index is not None else 0
+
+    def steps_per_epoch(self, cfg: RunConfig) -> int:
+        """cfg.steps_per_epoch, else one pass over the training data but at least cfg.min_steps_per_epoch."""
+        if self.train_streams is not None:
+            full = self.train_streams.n_batches()
+        else:
+            full = math.ceil(len(self.train_index) / cfg.batch_size)
+        return cfg.steps_per_epoch if cfg.steps_per_epoch else max(full, cfg.min_steps_per_epoch)
+
+    def train_batches(self, cfg: RunConfig, rng: np.random.Generator) -> Iterator[tuple[bool, np.ndarray]]:
+        """(reset the states before it, batch shaped for the model), pass after pass, endlessly.
+
+        The epoch loop takes as many batches as an epoch has, so a small data set is walked again
+        (reshuffled, or with fresh state resets) within one epoch.
+        """
+        from vaeviewer.data import windows as win
+
+        while True:
+            if self.train_streams is not None:
+                # Whole-sequence groups are drawn afresh each pass (members, order), so the
+                # S mod B sequences that sit out a pass differ from pass to pass.
+                yield from self.train_streams.batches(self.train, rng)
+                continue
+            # Full batches only: a short last batch would retrace the compiled step (seconds on
+            # a CPU). The order is reshuffled every pass, so no window is left out for good.
+            full_only = len(self.train_index) >= cfg.batch_size
+            for batch in win.iterate_batches(self.train, self.train_index, cfg.model_window, cfg.batch_size,
+                                             shuffle=True, rng=rng, drop_remainder=full_only):
+                yield False, model_batch(batch, cfg)
+
+
+def model_batch(batch: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    """windows.gather() gives (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
+    if not cfg.uses_windows:
+        return batch.reshape(batch.shape[0], *batch.shape[2:])
+    return batch
 
 
 # Data whose values span less than this share of 0..1 is stretched (intensity "auto").

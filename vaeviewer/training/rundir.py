@@ -12,6 +12,7 @@ from typing import Any
 from vaeviewer.atomic import atomic_write_text
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.training.report import epochs_text
 
 CONFIG = "config.json"
 HISTORY = "history.jsonl"
@@ -116,6 +117,24 @@ class RunDirectory:
             except json.JSONDecodeError:
                 raise VaeViewerError(f"{file}: line {n} is not valid JSON; the history is damaged") from None
         return renumber_history(rows)
+
+    def resumed_config(self, stored: RunConfig, wanted: RunConfig, epochs_done: int) -> RunConfig:
+        """The settings of a resumed run: `wanted`, checked against the stored run's.
+
+        `wanted.epochs` is the new total. Raises VaeViewerError naming what cannot change on
+        resume, or saying that nothing is left to train.
+        """
+        fixed = fixed_on_resume(stored, wanted)
+        if fixed:
+            a, b = stored.to_dict(), wanted.to_dict()
+            what = "; ".join(f"{name} {b[name]!r} (the run has {a[name]!r})" for name in fixed)
+            raise VaeViewerError(f"{self.path}: cannot change on resume: {what}; start a new run with --out for other "
+                                 "settings")
+        if wanted.epochs <= epochs_done:
+            done = epochs_text(epochs_done)
+            raise VaeViewerError(f"{self.path} already has {done}; pass --epochs N, a new total above {epochs_done}, "
+                                 "to train more")
+        return wanted
 
     def write_data_info(self, info: dict[str, Any]) -> None:
         atomic_write_text(self.path / DATA_INFO, json.dumps(info, indent=1) + "\n")

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class TrainingSession:
             self._rundir = RunDirectory(cfg.out)
             stored = self._rundir.read_config()
             self.history = self._rundir.read_history()
-            cfg = self.config = self._resumed_config(stored, cfg)
+            cfg = self.config = self._rundir.resumed_config(stored, cfg, len(self.history))
         cfg.validate()
         if cfg.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise VaeViewerError("setting tensorboard: the tensorboard package is not installed; "
@@ -176,7 +176,7 @@ class TrainingSession:
             self._rundir.write_data_info({"intensity": list(self.data.intensity) if self.data.intensity else None,
                                           "frame_shape": list(self.data.frame_shape)})
 
-        steps = self._steps_per_epoch()
+        steps = self.data.steps_per_epoch(self.config)
         d = self.data
         self._make_inspector()
         self._emit(self.started_event(steps))
@@ -191,26 +191,6 @@ class TrainingSession:
 
         return self._train_loop(cfg, steps)
 
-    def _resumed_config(self, stored: RunConfig, wanted: RunConfig) -> RunConfig:
-        """The settings of a resumed run: `wanted`, checked against the stored run's.
-
-        `wanted.epochs` is the new total. Raises VaeViewerError naming what cannot change on
-        resume, or saying that nothing is left to train.
-        """
-        from vaeviewer.training.rundir import fixed_on_resume
-
-        where = self._rundir.path
-        fixed = fixed_on_resume(stored, wanted)
-        if fixed:
-            a, b = stored.to_dict(), wanted.to_dict()
-            what = "; ".join(f"{name} {b[name]!r} (the run has {a[name]!r})" for name in fixed)
-            raise VaeViewerError(f"{where}: cannot change on resume: {what}; start a new run with --out for other settings")
-        done = len(self.history)
-        if wanted.epochs <= done:
-            raise VaeViewerError(f"{where} already has {epochs_text(done)}; pass --epochs N, a new total above {done}, "
-                                 "to train more")
-        return wanted
-
     # ---- data ---------------------------------------------------------------------------
     def _prepare_data(self, cfg: RunConfig) -> PreparedData:
         from vaeviewer.training.prepare import load_run_sequences, prepare_data
@@ -220,46 +200,6 @@ class TrainingSession:
         # exists: a run refused before that (a bad checkpoint to resume) prints its one error line.
         self._data_notes = []
         return prepare_data(cfg, sequences, note=self._data_notes.append)
-
-    def _n_train_examples(self) -> int:
-        d = self.data
-        if d.train_streams is not None:
-            return d.train_streams.n_batches() * d.train_streams.batch_size
-        return len(d.train_index)
-
-    def _steps_per_epoch(self) -> int:
-        cfg, d = self.config, self.data
-        if d.train_streams is not None:
-            full = d.train_streams.n_batches()
-        else:
-            full = math.ceil(len(d.train_index) / cfg.batch_size)
-        return cfg.steps_per_epoch if cfg.steps_per_epoch else max(full, cfg.min_steps_per_epoch)
-
-    def _train_batches(self, rng: np.random.Generator) -> Iterator[tuple[bool, np.ndarray]]:
-        """Yield (reset_states_before, batch) shaped for the model, pass after pass."""
-        cfg, d = self.config, self.data
-        from vaeviewer.data import windows as win
-
-        # Endless: the epoch loop takes as many batches as an epoch has, so a small data set
-        # is walked again (reshuffled, or with fresh state resets) within one epoch.
-        while True:
-            if d.train_streams is not None:
-                # Whole-sequence groups are drawn afresh each pass (members, order), so the
-                # S mod B sequences that sit out a pass differ from pass to pass.
-                yield from d.train_streams.batches(d.train, rng)
-                continue
-            # Full batches only: a short last batch would retrace the compiled step (seconds on
-            # a CPU). The order is reshuffled every pass, so no window is left out for good.
-            full_only = len(d.train_index) >= cfg.batch_size
-            for batch in win.iterate_batches(d.train, d.train_index, cfg.model_window, cfg.batch_size, shuffle=True,
-                                             rng=rng, drop_remainder=full_only):
-                yield False, self._shape_for_model(batch)
-
-    def _shape_for_model(self, batch: np.ndarray) -> np.ndarray:
-        """gather() returns (B, T, H, W, 1); conv2d takes (B, H, W, 1)."""
-        if not self.config.uses_windows:
-            return batch.reshape(batch.shape[0], *batch.shape[2:])
-        return batch
 
     # ---- model --------------------------------------------------------------------------
     def _build_or_load_model(self, cfg: RunConfig):
@@ -318,7 +258,7 @@ class TrainingSession:
                 sums = np.zeros(3)
                 n_batches = 0
                 t_epoch = time.perf_counter()
-                for step, (reset, x) in enumerate(prefetch(self._train_batches(rng))):
+                for step, (reset, x) in enumerate(prefetch(self.data.train_batches(cfg, rng))):
                     if step >= steps:
                         break
                     self._between_batches()
@@ -537,7 +477,7 @@ class TrainingSession:
             )
         self.model = model
         self._make_inspector()
-        self._emit(self.started_event(self._steps_per_epoch()))   # the views lay out for this model
+        self._emit(self.started_event(self.data.steps_per_epoch(self.config)))   # the views lay out for this model
         snapshot = self.full_snapshot()
         if snapshot is not None:
             self._emit(snapshot)
@@ -545,7 +485,7 @@ class TrainingSession:
     def started_event(self, steps: int) -> ev.RunStarted:
         """What the views need to know of this run's data and settings (sent at the start, and
         after a checkpoint load so the views lay themselves out for the loaded model)."""
-        return self.inspector.started_event(steps, self._n_train_examples())
+        return self.inspector.started_event(steps, self.data.n_train_examples())
 
     def _make_inspector(self) -> None:
         keep = self.inspector

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -78,3 +78,87 @@ def even_sample(n: int, limit: int) -> np.ndarray:
     if n <= limit:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+class WalkResult:
+    """What one walk of the Inspector over a split collected: loss sums, latents and per-frame errors."""
+
+    def __init__(self, split: str, window: int, loss: str):
+        self.split, self.t, self.loss = split, window, loss
+        self.rec_sum = self.kl_sum = 0.0
+        self.n = 0
+        self.kl_dim_sum: Optional[np.ndarray] = None
+        self.latents: list = []
+        self.lat_seq: list = []
+        self.lat_frame: list = []
+        self.err: list = []
+        self.err_seq: list = []
+        self.err_frame: list = []
+        self.timeline: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None   # (seq, frame, error) averaged
+        self.extra_timeline: list = []
+
+    def add(self, x, recon, z_mean, z_log_var, sequences: np.ndarray, starts: np.ndarray) -> None:
+        from vaeviewer.models import inference
+
+        rec, kl, per_dim = inference.loss_terms(x, recon, z_mean, z_log_var, self.loss)
+        self.rec_sum += float(rec.sum())
+        self.kl_sum += float(kl.sum())
+        self.n += len(x)
+        self.kl_dim_sum = per_dim.sum(0) if self.kl_dim_sum is None else self.kl_dim_sum + per_dim.sum(0)
+        sq = (x - recon) ** 2
+        t = self.t
+        per_frame = sq.reshape(len(x), -1, *sq.shape[-3:]).mean(axis=(2, 3, 4)) if t > 1 else sq.mean(axis=(1, 2, 3))[:, None]
+        self.err.append(per_frame.reshape(-1))
+        self.err_seq.append(np.repeat(sequences, per_frame.shape[1]))
+        self.err_frame.append((starts[:, None] + np.arange(per_frame.shape[1])[None, :]).reshape(-1))
+        if z_mean.ndim == 3:   # one latent per frame: one scatter point per frame
+            self.lat_frame.append((starts[:, None] + np.arange(z_mean.shape[1])[None, :]).reshape(-1))
+            self.lat_seq.append(np.repeat(sequences, z_mean.shape[1]))
+            z_mean = z_mean.reshape(-1, z_mean.shape[-1])
+        else:
+            self.lat_frame.append(starts)
+            self.lat_seq.append(sequences)
+        self.latents.append(z_mean)
+
+    def frame_errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sequence, frame, error) of every frame scored, sorted by sequence and frame."""
+        if self.timeline is not None:
+            seq, frame, err = self.timeline
+        else:
+            seq, frame, err = np.concatenate(self.err_seq), np.concatenate(self.err_frame), np.concatenate(self.err)
+        if self.extra_timeline:
+            seq = np.concatenate([seq] + [e[0] for e in self.extra_timeline])
+            frame = np.concatenate([frame] + [e[1] for e in self.extra_timeline])
+            err = np.concatenate([err] + [e[2] for e in self.extra_timeline])
+            order = np.lexsort((frame, seq))
+            seq, frame, err = seq[order], frame[order], err[order]
+        return seq.astype(np.int64), frame.astype(np.int64), err.astype(np.float32)
+
+    def terms(self, model) -> dict[str, float]:
+        kl_weight = float(model.kl_weight.numpy())
+        rec_mean, kl_mean = self.rec_sum / self.n, self.kl_sum / self.n
+        return {"loss": rec_mean + model.beta * kl_weight * kl_mean, "reconstruction": rec_mean, "kl": kl_mean,
+                "mse": float(np.concatenate(self.err).mean())}
+
+    def latent_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(z_mean (N, K), sequence (N,), first frame (N,)) of every window (or frame) walked."""
+        return np.concatenate(self.latents), np.concatenate(self.lat_seq), np.concatenate(self.lat_frame)
+
+    def fill(self, detail: Any, max_points: int) -> None:
+        """Put the latents (an even sample of at most `max_points`), the timeline and KL per
+        dimension into `detail`."""
+        lat, lat_seq, lat_frame = self.latent_table()
+        keep = even_sample(len(lat), max_points)
+        detail.latents = lat[keep]
+        detail.latent_total = len(lat)
+        detail.latent_sequence = lat_seq[keep]
+        detail.latent_frame = lat_frame[keep]
+        detail.latent_split = self.split
+        if self.timeline is not None:   # every window that holds a frame, averaged: see timeline_stride
+            detail.timeline_sequence, detail.timeline_frame, detail.timeline_error = self.timeline
+        else:
+            detail.timeline_error = np.concatenate(self.err)
+            detail.timeline_sequence = np.concatenate(self.err_seq)
+            detail.timeline_frame = np.concatenate(self.err_frame)
+        n_err = sum(len(e) for e in self.err)
+        detail.kl_per_dim = (self.kl_dim_sum / n_err * (1 if self.t == 1 else self.t)) if self.kl_dim_sum is not None else None
