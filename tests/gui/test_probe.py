@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def trained(qtbot):
     """make(cfg): a shown main window whose tiny run has finished, with the panel filled."""
     from vaeviewer.gui.main_window import MainWindow
-    from vaeviewer.gui.run_controller import _LIVE_WORKERS
+    from vaeviewer.gui.workers import _LIVE_WORKERS
 
     def settle(w):
         """Stop the run and let inspections and decodes under way answer before the window goes."""

@@ -90,7 +90,7 @@ def main_gui(args: Any) -> int:
     window.controller.stop()
     window.controller.wait(60000)
     QThreadPool.globalInstance().waitForDone(30000)
-    from vaeviewer.gui.run_controller import inspection_pool
+    from vaeviewer.gui.workers import inspection_pool
 
     inspection_pool().waitForDone(30000)
     return int(code)

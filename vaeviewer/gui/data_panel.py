@@ -24,7 +24,7 @@ from superqt.utils import create_worker
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.gui.frame_strips import contrast_limits, contrast_text
-from vaeviewer.gui.run_controller import start_worker
+from vaeviewer.gui.workers import start_worker
 
 FILE_FILTER = ("Sequences (*.npy *.npz *.tif *.tiff *.gif *.png *.jpg *.jpeg *.bmp *.mp4 *.avi *.mov *.mkv *.webm);;"
                "All files (*)")

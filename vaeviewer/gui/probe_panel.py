@@ -28,11 +28,10 @@ from PyQt6.QtWidgets import (
     QDockWidget, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
     QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget,
 )
-from superqt.utils import create_worker
 
 from vaeviewer.atomic import atomic_target
 from vaeviewer.errors import VaeViewerError
-from vaeviewer.gui.run_controller import start_worker
+from vaeviewer.gui.workers import LatestOnly
 
 UNUSED_KL = 0.01        # nats (mean KL of a dimension on validation); below it the dimension is unused
 SLIDER_SD = 3.0         # the sliders span ±3 standard deviations of the N(0, 1) prior
@@ -88,55 +87,6 @@ def write_png(path: str, image: np.ndarray, text: str = "") -> None:
                 raise VaeViewerError(f"{path}: the PNG could not be written (check the folder and the file name)")
     except OSError as exc:
         raise VaeViewerError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
-
-
-# ---- background work --------------------------------------------------------------------
-class LatestOnly(QObject):
-    """One job at a time on a pool thread; a job still waiting is replaced by a newer one of its
-    kind (newest wins); answers to jobs submitted before `reset()`, or after the parent was deleted,
-    are dropped."""
-
-    def __init__(self, on_error: Callable[[Exception], None], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._on_error = on_error
-        self._waiting: dict[str, tuple[Callable[[], Any], Callable[[Any], None], int]] = {}
-        self._running = False
-        self._generation = 0
-
-    @property
-    def busy(self) -> bool:
-        return self._running or bool(self._waiting)
-
-    def submit(self, kind: str, func: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
-        self._waiting.pop(kind, None)
-        self._waiting[kind] = (func, on_done, self._generation)
-        if not self._running:
-            self._next()
-
-    def reset(self) -> None:
-        self._waiting.clear()
-        self._generation += 1
-
-    def _next(self) -> None:
-        if not self._waiting:
-            return
-        kind = next(iter(self._waiting))
-        func, on_done, generation = self._waiting.pop(kind)
-        self._running = True
-
-        def finished(deliver: Callable[[], None]) -> None:
-            if sip.isdeleted(self):   # the panel (our parent) is gone: nobody to answer
-                self._running = False
-                self._waiting.clear()
-                return
-            self._running = False
-            if generation == self._generation:
-                deliver()
-            self._next()
-
-        start_worker(create_worker(func, _start_thread=False, _ignore_errors=True),
-                     lambda result: finished(lambda: on_done(result)),
-                     lambda exc: finished(lambda: self._on_error(exc)))
 
 
 # ---- the panel --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ widget: it only emits signals, which Qt queues to the GUI thread. Per-batch even
 coalesced into lists (at most one `batches` signal every `batch_flush_s`), so a fast model does
 not flood the GUI event queue; the rarer events are forwarded one by one, in order.
 
-After a run has returned, `request_window` runs `session.inspect` in a pool thread instead
+After a run has returned, `request_window` runs `session.inspect` on the inspection worker instead
 (one at a time; a newer request replaces a pending one).
 """
 
@@ -16,16 +16,13 @@ import time
 import traceback
 from typing import Any, Callable, Optional, Protocol
 
-from PyQt6.QtCore import QObject, QThread, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
 from superqt.utils import create_worker
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
-
-# Pool workers still running: a worker must outlive the widget that started it, or its signals
-# object is deleted under it (superqt then fails in the pool thread).
-_LIVE_WORKERS: set = set()
+from vaeviewer.gui.workers import LatestOnly, start_worker
 
 class Session(Protocol):
     """What the app expects of a session: a TrainingSession, or a RunViewer for an opened run.
@@ -103,8 +100,8 @@ class RunController(QObject):
         self._last_flush = 0.0
         self._stop_requested = False
         self._paused = False
-        self._inspect_busy = False
-        self._inspect_next: Optional[tuple[str, int, int]] = None
+        # Inspections after a run: the newest request wins (keys held down), on the inspection worker.
+        self._inspections = LatestOnly(self._inspect_failed, self)
         self.thread_listeners: list[Callable[[Any], None]] = []   # called on the training thread (bench)
         self.config: Optional[RunConfig] = None
         self._previous: Optional[tuple[Any, Optional[RunConfig]]] = None   # (session, config) of the last model
@@ -189,9 +186,8 @@ class RunController(QObject):
         if self.running:
             session.request_snapshot(split, int(sequence), int(start))
             return
-        self._inspect_next = (split, int(sequence), int(start))
-        if not self._inspect_busy:
-            self._start_inspect()
+        request = (split, int(sequence), int(start))
+        self._inspections.submit("inspect", lambda: session.inspect(*request), self._inspected)
 
     def save_checkpoint(self, path: str) -> None:
         """Save the current model in a pool thread; `taskDone` or `failed` reports the outcome."""
@@ -316,28 +312,13 @@ class RunController(QObject):
         self._paused = False
         self.pausedChanged.emit(False)
         self.runningChanged.emit(False)
-        if self._inspect_next is not None and not self._inspect_busy:
-            self._start_inspect()
 
-    def _start_inspect(self) -> None:
-        request, self._inspect_next = self._inspect_next, None
-        session = self._session
-        if request is None or session is None:
-            return
-        self._inspect_busy = True
+    def _inspected(self, snap: Any) -> None:
+        if snap is not None:
+            self.snapshot.emit(snap)
 
-        def done(snap: Any) -> None:
-            self._inspect_busy = False
-            if snap is not None:
-                self.snapshot.emit(snap)
-            if self._inspect_next is not None:
-                self._start_inspect()
-
-        def errored(exc: Exception) -> None:
-            self._inspect_busy = False
-            self.failed.emit(str(exc) if isinstance(exc, VaeViewerError) else f"inspect failed: {exc!r}")
-
-        self._launch(lambda: session.inspect(*request), done, errored)
+    def _inspect_failed(self, exc: Exception) -> None:
+        self.failed.emit(str(exc) if isinstance(exc, VaeViewerError) else f"inspect failed: {exc!r}")
 
     def _background(self, func: Callable[[], Any], ok_text: str) -> None:
         def errored(exc: Exception) -> None:
@@ -348,29 +329,3 @@ class RunController(QObject):
     def _launch(self, func: Callable[[], Any], on_done: Callable[[Any], None],
                 on_error: Callable[[Exception], None]) -> None:
         start_worker(create_worker(func, _start_thread=False, _ignore_errors=True), on_done, on_error)
-
-
-_INSPECTION_POOL: Optional[QThreadPool] = None
-
-
-def inspection_pool() -> QThreadPool:
-    """The app's one background worker for the model: inspection, probe decodes, checkpoint load
-    and save run on it one at a time, in the order asked (a stateful model's batch-1 twin and its
-    carried state are never used by two of them at once)."""
-    global _INSPECTION_POOL
-    if _INSPECTION_POOL is None:
-        _INSPECTION_POOL = QThreadPool()
-        _INSPECTION_POOL.setMaxThreadCount(1)
-        _INSPECTION_POOL.setExpiryTimeout(-1)   # keep the thread: TensorFlow state stays warm on it
-    return _INSPECTION_POOL
-
-
-def start_worker(worker: Any, on_done: Callable[[Any], None], on_error: Callable[[Exception], None],
-                 pool: Optional[QThreadPool] = None) -> None:
-    """Connect a superqt worker and run it on `pool` (default: the inspection worker), keeping it
-    alive until it has finished."""
-    worker.returned.connect(on_done)
-    worker.errored.connect(on_error)
-    _LIVE_WORKERS.add(worker)
-    worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
-    (pool or inspection_pool()).start(worker)
