@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import (
 
 from vaeviewer.atomic import atomic_target
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui.docks import panel_dock
 from vaeviewer.gui.workers import LatestOnly
 
 UNUSED_KL = 0.01        # nats (mean KL of a dimension on validation); below it the dimension is unused
@@ -557,12 +558,7 @@ def add_probe_dock(window: QMainWindow) -> tuple[ProbePanel, QDockWidget]:
 
     c, scatter, timeline = window.controller, window.scatter, window.timeline
     panel = ProbePanel(lambda: getattr(c.session, "inspector", None), busy=lambda: c.running)
-    dock = QDockWidget("Probe")
-    dock.setObjectName("probe")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock = panel_dock("Probe", "probe", panel)
     dock.setMinimumWidth(260)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.resizeDocks([dock], [280], Qt.Orientation.Horizontal)   # the width left goes to the views

@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
+from vaeviewer.gui.docks import panel_dock
 from vaeviewer.gui.compare_plot import ROW_COLOURS
 from vaeviewer.gui.loss_plot import VERDICT_COLOURS
 from vaeviewer.training import compare
@@ -300,12 +301,7 @@ def _config_tip(run: SessionRun) -> str:
 
 def add_runs_dock(window: QMainWindow, panel: RunsPanel, below: QDockWidget) -> QDockWidget:
     """Put `panel` in a dock under the dock `below` (the settings): the plots keep their height."""
-    dock = QDockWidget("Runs")
-    dock.setObjectName("runs")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock = panel_dock("Runs", "runs", panel)
     window.addDockWidget(window.dockWidgetArea(below), dock)
     window.splitDockWidget(below, dock, Qt.Orientation.Vertical)
     dock.fit_above = _FitAbove(window, below, dock)
