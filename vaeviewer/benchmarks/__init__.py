@@ -55,9 +55,9 @@ def _views(quick: bool) -> dict[str, Any]:
 
 
 def _verdict(quick: bool) -> dict[str, Any]:
-    from vaeviewer.benchmarks.training import bench_first_verdict
+    from vaeviewer.benchmarks.training import bench_compare_overhead, bench_first_verdict
 
-    return bench_first_verdict(quick=quick)
+    return {"first_verdict": bench_first_verdict(quick=quick), "compare_overhead": bench_compare_overhead(quick=quick)}
 
 
 def _gui(quick: bool) -> dict[str, Any]:

@@ -208,3 +208,29 @@ def bench_first_verdict(quick: bool = False) -> dict[str, Any]:
                           "steps_per_epoch": clock.steps_per_epoch}
         out[data_name] = rows
     return out
+
+
+def bench_compare_overhead(quick: bool = False) -> dict[str, Any]:
+    """Wall time of `vaeviewer compare` over the same rows made one by one with `vaeviewer train`
+    (each a fresh process, as a user would type them), on the demo data at 32x40."""
+    import subprocess
+    import sys
+    import tempfile
+
+    steps = "10" if quick else "40"
+    common = ["--demo", "--frame-size", "32x40", "--epochs", "1", "--steps-per-epoch", steps, "--seed", "0"]
+    rows = [("conv2d", []), ("conv3d", ["--window", "10"]), ("convlstm", ["--window", "10"])]
+    if quick:
+        rows = rows[:2]
+
+    def timed(args: list[str]) -> float:
+        t0 = now()
+        subprocess.run([sys.executable, "-m", "vaeviewer.cli", *args], check=True, capture_output=True, timeout=3600)
+        return now() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        one_by_one = sum(timed(["train", *common, "--variant", v, *extra, "--out", f"{tmp}/train_{v}"]) for v, extra in rows)
+        together = timed(["compare", *common, "--variants", ",".join(v for v, _ in rows), "--windows", "10",
+                          "--out", f"{tmp}/compare"])
+    return {"rows": [v for v, _ in rows], "train_one_by_one_s": round(one_by_one, 1), "compare_s": round(together, 1),
+            "compare_over_train": round(together / one_by_one, 3), "target": "<= 1.05"}
