@@ -319,6 +319,11 @@ def _train_on_cluster(a: argparse.Namespace, cfg: RunConfig, resume: bool, clust
     import_tensorflow()   # first, so that the wait below is the wait for the others
     print(f"{me} of {cluster.workers}: waiting up to {timeout:g} s for the others to join", file=sys.stderr, flush=True)
     strategy = distribute.join_cluster(cluster, timeout)
+    # TensorFlow's coordination service traps SIGTERM; `kill PID` must stop a worker as it stops a
+    # lone run (the others then give up naming it).
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     distribute.check_workers_agree(cluster, cfg, strategy, timeout)
     scratch = None
     if not cluster.is_chief and cfg.out:

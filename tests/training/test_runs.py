@@ -115,3 +115,28 @@ def test_bad_run_directories_say_what_is_wrong(runs, tmp_path):
     (unsafe / "best.keras").write_bytes(b"not a zip archive")
     with pytest.raises(VaeViewerError, match="best.keras"):
         vaeviewer.open_run(unsafe)
+
+
+def test_batches_are_scaled_like_sequences_and_bad_values_are_refused(runs):
+    run = vaeviewer.open_run(runs["conv3d"])
+    frames = np.random.default_rng(6).integers(0, 256, (8, 16, 20), dtype=np.uint8)
+    as_batch = frames.reshape(2, 4, 16, 20, 1)
+    np.testing.assert_allclose(run.encode(as_batch)[0], run.encode(frames)[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(run.encode(as_batch)[0], run.encode(as_batch / 255.0)[0], rtol=1e-4, atol=1e-6)
+    for bad, message in [(frames.astype(np.uint16) * 257, "dtype uint16"),
+                         (frames.astype(np.float32), "must be in 0..1"),
+                         (np.full((8, 16, 20), np.nan, np.float32), "NaN")]:
+        with pytest.raises(VaeViewerError, match=message):
+            run.frame_errors(bad)
+        with pytest.raises(VaeViewerError, match=message):
+            run.encode(bad.reshape(2, 4, 16, 20, 1))
+
+
+def test_moved_data_must_be_the_runs_own(runs, tmp_path):
+    from vaeviewer.training.runs import RunViewer
+
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(7).random((50, 16, 20)).astype(np.float32))
+    with pytest.raises(VaeViewerError, match=r"not the run's data: its sequences have \[50\] frames, the run trained on "
+                                             r"\[80, 80\]"):
+        RunViewer(runs["conv2d"], data_paths=[str(other)]).run()

@@ -150,8 +150,9 @@ def _write_video(path: Path, gif: bool, inspector, split: str, fps: float, scale
     if not parts:
         raise VaeViewerError(f"nothing to write: the {split} split is empty")
     h, w = inspector.data.frame_shape
+    scale = max(scale, -(-110 // w))   # panels at least 110 px wide, so the two label lines fit
     ph, pw = h * scale, w * scale
-    label_h = 16
+    label_h = 28
     width, height = _round_up(3 * pw, 16), _round_up(ph + label_h, 16)
     total = sum(len(p[2]) for p in parts)
     gain = None
@@ -180,9 +181,12 @@ def _write_video(path: Path, gif: bool, inspector, split: str, fps: float, scale
                     for col, img in enumerate((x[k], recon[k], np.clip(err[k] * gain, 0, 1))):
                         tile = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).resize((pw, ph), Image.NEAREST)
                         canvas.paste(tile, (col * pw, label_h))
-                    ImageDraw.Draw(canvas).text(
-                        (2, 2), f"{seq.name} frame {seq.offset + start + k} ({name})   input | reconstruction | "
-                                f"|error| x{gain:.3g}", fill=255)
+                    draw = ImageDraw.Draw(canvas)
+                    draw.text((2, 1), f"{seq.name} frame {seq.offset + start + k} ({name})", fill=255)
+                    for col, text in enumerate(("input", "reconstruction", f"|error| x{gain:.3g}")):
+                        draw.text((col * pw + 2, 14), text, fill=200)
+                    for col in (1, 2):   # a dark line between the panels
+                        draw.line([(col * pw, label_h), (col * pw, label_h + ph - 1)], fill=0, width=1)
                     if gif:
                         frames_gif.append(np.asarray(canvas))
                     else:

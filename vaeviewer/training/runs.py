@@ -43,7 +43,7 @@ class Run:
             raise VaeViewerError(f"{self.path}: no such run directory")
         self.config: RunConfig = store.read_config()
         self.history: list[dict[str, Any]] = store.read_history()
-        info = store.read_data_info()
+        info = self._info = store.read_data_info()
         stretch = info.get("intensity")
         self.intensity: Optional[tuple[float, float]] = tuple(float(v) for v in stretch) if stretch else None
         self._intensity_known = "intensity" in info
@@ -75,7 +75,8 @@ class Run:
     def prepare_frames(self, frames: np.ndarray) -> np.ndarray:
         """`frames` as float32 (N, H, W) in the model's 0..1 scale (the run's intensity stretch applied).
 
-        Raises VaeViewerError for a frame size other than the model's.
+        Raises VaeViewerError for a frame size other than the model's, or values that are not
+        8-bit (uint8) or 0..1 floats.
         """
         x = np.asarray(frames)
         if x.ndim == 4 and x.shape[-1] == 1:
@@ -88,7 +89,22 @@ class Run:
             h, w = self.frame_shape
             raise VaeViewerError(f"frames of {x.shape[1]}x{x.shape[2]} do not fit this model, which takes {h}x{w} "
                                  f"frames; resize them (vaeviewer export/gui load files with --frame-size {h}x{w})")
-        x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+        return self._scaled(x)
+
+    def _scaled(self, x: np.ndarray) -> np.ndarray:
+        """uint8 to 0..1, then the run's intensity stretch; refuses what is neither uint8 nor 0..1."""
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) / 255.0
+        elif np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32)
+            if x.size and not np.isfinite(x).all():
+                raise VaeViewerError("frames hold NaN or infinite values")
+            if x.size and (x.min() < -1e-3 or x.max() > 1.0 + 1e-3):
+                raise VaeViewerError(f"float frames must be in 0..1 (these span {x.min():.4g}..{x.max():.4g}); "
+                                     "divide by 255 for 8-bit data, by 65535 for 16-bit")
+        else:
+            raise VaeViewerError(f"frames of dtype {x.dtype}: give uint8 (0..255) or floats in 0..1 "
+                                 "(for 16-bit data divide by 65535, as vaeviewer reads 16-bit files)")
         if self.intensity:
             lo, hi = self.intensity
             x = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
@@ -118,7 +134,7 @@ class Run:
         A stateful model walks the windows in order, carrying its state.
         """
         if self._is_batch(frames):
-            return self._inspector_any().encode(np.asarray(frames, np.float32))
+            return self._inspector_any().encode(self._scaled(np.asarray(frames)))
         inspector = self._sequence_inspector(frames)
         from vaeviewer.models import inference
 
@@ -146,7 +162,7 @@ class Run:
         if self._is_batch(frames):
             from vaeviewer.models import inference
 
-            return inference.reconstruct(self.model, np.asarray(frames, np.float32))
+            return inference.reconstruct(self.model, self._scaled(np.asarray(frames)))
         inspector = self._sequence_inspector(frames)
         out = np.empty_like(inspector.data.train[0].frames)
         for _, start, recon in reconstruction_chunks(inspector, inspector.data.train):
@@ -183,6 +199,18 @@ class Run:
             inspector.compute_baselines()
         return inspector
 
+    def check_same_data(self, data: PreparedData) -> None:
+        """Refuse data that is not the run's own: other frame counts per sequence than data.json says."""
+        stored = self._info.get("sequence_lengths")
+        if not stored:
+            return   # a run directory written before data.json held the lengths
+        found = [max((s.offset + len(s) for s in data.train + data.valid if s.source_index == i), default=0)
+                 for i in range(data.n_sources)]
+        if list(found) != list(stored):
+            raise VaeViewerError(f"this is not the run's data: its sequences have {found} frames, the run trained on "
+                                 f"{stored}; to apply the model to other data use File > Apply run to data… "
+                                 "(or vaeviewer export DIR DATA)")
+
     def missing_data(self) -> list[str]:
         """The run's data paths that are not on disk (moved or deleted); [] for the demo data."""
         if self.config.demo:
@@ -194,8 +222,9 @@ class Run:
 
         missing = self.missing_data()
         if missing:
-            raise VaeViewerError(f"{self.path}: the run's data is not where it was: {', '.join(missing)}; "
-                                 "give the data paths (they must hold the same frames)")
+            raise VaeViewerError(f"{self.path}: the run's data is not where it was: {', '.join(missing)}; move it "
+                                 "back, open the run in the app (it asks where the data is now), or apply the run "
+                                 "to data as other data: vaeviewer export DIR DATA (no validation part then)")
         cfg = self.config
         sequences = load_run_sequences(cfg, progress=progress)
         self._check_size(sequences)
@@ -346,6 +375,7 @@ class RunViewer:
             run.config = self.config = run.config.replace(paths=[os.path.abspath(p) for p in self._data_paths],
                                                           demo=False)
             inspector = run.inspector()
+            run.check_same_data(inspector.data)
         else:
             inspector = run.inspector()
         self.inspector, self.data = inspector, inspector.data
@@ -367,7 +397,8 @@ class RunViewer:
         if snapshot is not None:
             self.listener(snapshot)
         summary = {"variant": self.config.variant, "stateful": self.config.stateful, "window": self.config.model_window,
-                   "epochs": len(self.history), "val_mse": terms.get("mse"), "opened": str(self.path)}
+                   "epochs": len(self.history), "val_mse": terms.get("mse"), "opened": str(self.path),
+                   "reason": "completed", "seconds": sum(float(r.get("seconds") or 0.0) for r in self.history)}
         best = min((r for r in self.history if isinstance(r.get("val_loss"), (int, float))),
                    key=lambda r: r["val_loss"], default=None)
         n = len(self.history)

@@ -173,8 +173,12 @@ class TrainingSession:
             # On resume too: the run directory's config says what this run is (e.g. its new epochs).
             self._rundir.write_config(cfg)
             # The stretch the model was trained under, so that other data can be given the same one.
-            self._rundir.write_data_info({"intensity": list(self.data.intensity) if self.data.intensity else None,
-                                          "frame_shape": list(self.data.frame_shape)})
+            d = self.data
+            self._rundir.write_data_info({
+                "intensity": list(d.intensity) if d.intensity else None, "frame_shape": list(d.frame_shape),
+                # frames per loaded sequence: opening the run on moved data checks it is the same
+                "sequence_lengths": [max((s.offset + len(s) for s in d.train + d.valid if s.source_index == i), default=0)
+                                     for i in range(d.n_sources)]})
 
         steps = self.data.steps_per_epoch(self.config)
         d = self.data
