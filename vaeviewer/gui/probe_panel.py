@@ -337,6 +337,7 @@ class ProbePanel(QWidget):
         if self.z is None:
             return
         self.z[dim] = value / SLIDER_TICKS
+        self._show_state("decoding: the sliders' point")
         self._rows[dim][2].setText(f"{self.z[dim]:.2f}")
         self.request_decode()
 
@@ -568,6 +569,10 @@ def add_probe_dock(window: QMainWindow) -> tuple[ProbePanel, QDockWidget]:
         if snap.kl_per_dim is not None:
             panel.set_kl(snap.kl_per_dim)
         panel.set_selected(snap.split, snap.sequence, snap.start)
+        # A validation pass (new weights): the selected window's z mean moved; follow it unless the
+        # user has moved away from it (sliders, a click in the scatter, an interpolation end).
+        if snap.latents is not None and panel.origin.text().startswith("decoding: z mean of"):
+            panel.load_selected(force=True)
 
     def on_started(started: Any) -> None:
         panel.frame_names = FrameNames.from_started(started)
