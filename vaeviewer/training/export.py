@@ -54,13 +54,24 @@ def _parts(inspector, split: str) -> list[tuple[str, int, object]]:
     return chosen
 
 
-def frame_errors(inspector, split: str) -> tuple[FrameTable, dict[str, np.ndarray]]:
+def _walk(inspector, name: str, walks: Optional[dict]):
+    """The Inspector's walk over split `name`, every frame covered; kept in `walks` (when given) so
+    that the errors and the latents of one export share it (the latents of a covering walk are those
+    of the plain one: the extra windows only score frames)."""
+    if walks is None:
+        return inspector.walk(name, cover_all=True)
+    if name not in walks:
+        walks[name] = inspector.walk(name, cover_all=True)
+    return walks[name]
+
+
+def frame_errors(inspector, split: str, walks: Optional[dict] = None) -> tuple[FrameTable, dict[str, np.ndarray]]:
     """The per-frame errors of `split`'s parts, and each split's raw errors (for the threshold)."""
     by_split: dict[str, tuple] = {}
     for name, seqs in (("train", inspector.data.train), ("valid", inspector.data.valid)):
         if not seqs or (split not in ("all", name) and name != "train"):
             continue
-        result = inspector.walk(name, cover_all=True)
+        result = _walk(inspector, name, walks)
         if result is not None:
             by_split[name] = result.frame_errors()
     table = FrameTable()
@@ -90,14 +101,14 @@ def _csv_text(text: str) -> str:
     return text
 
 
-def latent_rows(inspector, split: str) -> tuple[list, np.ndarray]:
+def latent_rows(inspector, split: str, walks: Optional[dict] = None) -> tuple[list, np.ndarray]:
     """([(split, sequence name, first frame, last frame)], z mean (N, K)) per frame or window."""
     rows, zs = [], []
     t = inspector.config.model_window
     for name, seqs in (("train", inspector.data.train), ("valid", inspector.data.valid)):
         if not seqs or split not in ("all", name):
             continue
-        result = inspector.walk(name)
+        result = _walk(inspector, name, walks)
         if result is None:
             continue
         z, seq_i, first = result.latent_table()
@@ -232,10 +243,11 @@ def run_export(run_dir: str | os.PathLike, data_paths: Optional[list] = None, *,
     else:
         with LoadProgress() as progress:
             inspector = run.inspector(progress=progress, baselines=False)
+    walks: dict = {}   # one walk per split, shared by --errors and --latents
     report: dict = {"run": str(run.path), "variant": run.config.variant, "window": run.config.model_window,
                     "stateful": run.config.stateful, "data": list(data_paths) if data_paths else "run"}
     if errors:
-        table, raw = frame_errors(inspector, split)
+        table, raw = frame_errors(inspector, split, walks)
         if threshold is None:
             basis = raw.get("train")
             where = "the training frames" if not data_paths else "the given data's frames"
@@ -250,7 +262,7 @@ def run_export(run_dir: str | os.PathLike, data_paths: Optional[list] = None, *,
         say(f"wrote {errors}: {n} frames, {above} above the threshold")
         report.update(errors=str(errors), frames=n, threshold=threshold, above_threshold=above)
     if latents:
-        rows, z = latent_rows(inspector, "all" if data_paths else split)
+        rows, z = latent_rows(inspector, "all" if data_paths else split, walks)
         n = write_latents(latents, rows, z)
         say(f"wrote {latents}: {n} rows of {z.shape[1]} latent dimensions")
         report.update(latents=str(latents), latent_rows=n)
