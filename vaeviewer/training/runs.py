@@ -381,7 +381,7 @@ class RunViewer:
         self.inspector, self.data = inspector, inspector.data
         if self._stop:
             raise VaeViewerError("stopped before the run was opened")
-        self.listener(inspector.started_event(0, sum(len(s) for s in self.data.train)))
+        self.listener(self.started_event(0))
         if inspector.baselines is not None:
             self.listener(ev.Baselines(mean_frame_mse=inspector.baselines[0], pca_mse=inspector.baselines[1],
                                        window_pca_mse=inspector.window_pca_mse, window=self.config.model_window))
