@@ -10,6 +10,8 @@ HEADLESS = [
     "vaeviewer.data.windows", "vaeviewer.data.inspect", "vaeviewer.models.builders", "vaeviewer.models.io",
     "vaeviewer.training.session", "vaeviewer.benchmarks.training", "vaeviewer.benchmarks.data",
     "vaeviewer.training.inspector", "vaeviewer.training.runs", "vaeviewer.training.export", "vaeviewer.training.progress",
+    "vaeviewer.commands.parser", "vaeviewer.commands.train", "vaeviewer.commands.compare", "vaeviewer.models.inference",
+    "vaeviewer.models.layers", "vaeviewer.training.run_viewer",
 ]
 
 

@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Optional
 
 from vaeviewer.errors import VaeViewerError
 
@@ -18,6 +18,8 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 SPLITS = ("auto", "time", "sequence")
 BETA_SCALES = ("data", "none")
 INTENSITIES = ("auto", "none")
+CONV3D_HEADS = ("pool", "flatten")
+CONV3D_HEAD_DEFAULT = "pool"      # new runs; a run written before the setting existed is "flatten"
 
 
 def parse_frame_size(text: str | None) -> tuple[int, int] | None:
@@ -35,7 +37,15 @@ def parse_frame_size(text: str | None) -> tuple[int, int] | None:
 
 
 # Command-line spellings that differ from the setting's name.
-_FLAG_NAMES = {"lr": "learning_rate", "kl_warmup": "kl_warmup_epochs", "config": None, "resume": None}
+_RENAMED_FLAGS = {"lr": "learning_rate", "kl_warmup": "kl_warmup_epochs"}
+_FLAG_NAMES = {**_RENAMED_FLAGS, "config": None, "resume": None}
+
+# The setting each command-line flag sets (argparse dest -> RunConfig field), for `train`,
+# `compare` and the app's `gui`.
+FLAG_SETTINGS = {dest: _RENAMED_FLAGS.get(dest, dest) for dest in (
+    "paths", "demo", "frame_size", "variant", "window", "stride", "stateful", "epochs", "steps_per_epoch",
+    "batch_size", "latent_dim", "filters", "inner_dim", "beta", "beta_scale", "dropout", "conv3d_head", "loss", "intensity",
+    "kl_warmup", "lr", "precision", "valid_fraction", "split", "seed", "out", "tensorboard")}
 
 
 def _near_miss(key: str, known) -> str:
@@ -78,6 +88,8 @@ class RunConfig:
                                     # their mean frame (see README); "none": beta as it is (the original)
     kl_warmup_epochs: int = 2
     dropout: float = 0.25           # encoder dropout around its dense layer: short clips are memorised
+    conv3d_head: str = CONV3D_HEAD_DEFAULT   # conv3d: "pool" averages the time steps left before the encoder's
+                                    # dense layer (gt x fewer weights); "flatten" feeds them all (runs before it)
     restore_best: bool = True       # end with the weights of the epoch with the lowest validation loss
     # optimisation
     batch_size: int = 64
@@ -131,6 +143,8 @@ class RunConfig:
             raise bad("intensity", f"{self.intensity!r} is not one of {', '.join(INTENSITIES)}")
         if self.split not in SPLITS:
             raise bad("split", f"{self.split!r} is not one of {', '.join(SPLITS)}")
+        if self.conv3d_head not in CONV3D_HEADS:
+            raise bad("conv3d_head", f"{self.conv3d_head!r} is not one of {', '.join(CONV3D_HEADS)}")
         for name, lo, hi in (
             ("window", 1, 1000),
             ("stride", 1, 100000),
@@ -230,6 +244,10 @@ class RunConfig:
         if "intensity" not in kwargs and "max_scatter_points" in kwargs:
             # Written before `intensity` existed: that run trained on the frames as loaded.
             kwargs["intensity"] = "none"
+        if "conv3d_head" not in kwargs and "max_scatter_points" in kwargs and kwargs.get("variant") == "conv3d":
+            # Written before the head was a setting: its conv3d model flattened all its features.
+            # (Other variants have no such head; they keep the default, as a new config has it.)
+            kwargs["conv3d_head"] = "flatten"
         return cls(**kwargs)
 
     @classmethod
@@ -272,4 +290,67 @@ def adopt_model_spec(cfg: RunConfig, spec: dict[str, Any]) -> RunConfig:
         changes["stride"] = window if stateful else min(cfg.stride, window)
     if stateful and spec.get("batch_size"):
         changes["batch_size"] = int(spec["batch_size"])
+    if variant == "conv3d" and spec.get("variant"):
+        # A conv3d model saved before the head was a setting has none in its spec: it flattens.
+        changes["conv3d_head"] = spec.get("conv3d_head") or "flatten"
     return cfg.replace(**changes)
+
+
+def settings_from_args(args: Any, given: Iterable[str]) -> dict[str, Any]:
+    """{setting: value} for the flags in `given` (argparse dests), converted as RunConfig holds them.
+
+    Data paths replace the demo data and the demo data replaces paths; empty paths change nothing.
+
+    Raises:
+        VaeViewerError: a frame size or filter list that does not parse.
+    """
+    changes: dict[str, Any] = {}
+    for dest, name in FLAG_SETTINGS.items():
+        if dest not in given:
+            continue
+        value = getattr(args, dest)
+        if dest == "frame_size":
+            value = parse_frame_size(value) if isinstance(value, str) or value is None else tuple(value)
+        elif dest == "filters" and isinstance(value, str):
+            try:
+                value = tuple(int(v) for v in value.split(",") if v.strip())
+            except ValueError:
+                raise VaeViewerError(f"setting filters: {value!r} must be whole numbers separated by commas, e.g. 32,64") from None
+        elif dest == "paths":
+            value = list(value)
+            if not value:
+                continue
+            changes["demo"] = False
+        elif dest == "demo" and value:
+            changes["paths"] = []
+        changes[name] = value
+    return changes
+
+
+def config_from_args(args: Any, given: Optional[Iterable[str]] = None, base: Optional[RunConfig] = None,
+                     **changes: Any) -> RunConfig:
+    """The validated settings of parsed command-line arguments: `base` with the flags given on top.
+
+    The one place where flags become a RunConfig, for the CLI's `train` and `compare` and the
+    app's `gui` (whose arguments are a subset of train's).
+
+    Args:
+        args: an argparse Namespace (or any object); attributes it lacks keep their setting.
+        given: the flags (argparse dests) the user typed; None: every one that `args` holds and
+            is not None.
+        base: the settings the flags change (a --config file's); None: the defaults, and then
+            no data paths mean the demo data.
+        changes: settings to set after the flags (a command's own options).
+
+    Raises:
+        VaeViewerError: a bad setting.
+    """
+    if given is None:
+        given = {dest for dest in FLAG_SETTINGS if getattr(args, dest, None) is not None}
+    given = set(given)
+    cfg = (base or RunConfig()).replace(**{**settings_from_args(args, given), **changes})
+    if "stride" not in given and cfg.stateful and ({"stateful", "window"} & given):
+        cfg.stride = cfg.window   # stateful means non-overlapping windows unless a stride is given
+    if base is None and not cfg.demo and not cfg.paths:
+        cfg.demo = True   # no data means the demo data; a settings file must say
+    return cfg.validate()

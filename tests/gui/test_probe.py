@@ -39,6 +39,8 @@ def trained(qtbot):
         p = w.probe_panel
         qtbot.waitUntil(lambda: p.base_z is not None and p.last_decoded is not None and not p.worker.busy,
                         timeout=20000)
+        # The threshold's default from the training frames, scored on the worker once the run ended.
+        qtbot.waitUntil(lambda: w.training_threshold.errors is not None, timeout=30000)
         return w
 
     return make
@@ -141,8 +143,42 @@ def test_probe_panel_on_a_trained_conv2d_model(qtbot, trained, tmp_path):
     got_rows = sorted((r["split"], int(r["sequence"]), int(r["first_frame"]), int(r["last_frame"])) for r in rows)
     want = sorted((s.split, int(s.sequence_of[i]), int(s.frame_of[i]), int(s.frame_of[i])) for i in s.selection)
     assert got_rows == want
+
+    # A lasso (a real Ctrl+Shift drag around the middle of the cloud) selects the points inside it,
+    # and the timeline shades them as it does a box selection.
+    from vaeviewer.gui.scatter_selection import points_in_polygon
+
+    cx, cy = np.median(xs), np.median(ys)
+    rx, ry = np.percentile(xs, 90) - cx, np.percentile(ys, 90) - cy
+    poly = [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 9)[:-1]]
+    with qtbot.waitSignal(s.selectionChanged, timeout=5000):
+        _drag(qtbot, s.plot, poly + [poly[0]], Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    expect = np.flatnonzero(points_in_polygon(s.xy, poly))
+    assert 0 < len(s.selection) and len(set(s.selection) ^ set(expect)) <= 2   # pixel rounding at the edges
+    assert len(tl.highlighted_rows()) == len(s.selection)
+    assert len(p.selection_rows()) == len(s.selection)
+
+    # The selection's frames: a PNG of input over reconstruction rows and a video, written on the worker.
+    import imageio.v2 as imageio
+
+    sel_frames = len(p.selection_rows())
     png = tmp_path / "sel.png"
-    assert p.export_selection_png(str(png)) == len(want) and png.stat().st_size > 100
+    with qtbot.waitSignal(p.exported, timeout=30000):
+        assert p.export_selection_png(str(png)) == min(sel_frames, 128)
+    strip = imageio.imread(png)
+    assert strip.ndim == 2 and strip.shape[1] >= 16 * 20 and strip.shape[0] >= 2 * 16
+    from PIL import Image
+
+    assert f"of {sel_frames:,} selected frames" in Image.open(png).info["Description"]
+    for name in ("sel.gif", "sel.mp4"):
+        video = tmp_path / name
+        with qtbot.waitSignal(p.exported, timeout=60000):
+            p.export_selection_video(str(video))
+        reader = imageio.get_reader(str(video))
+        frames = [f for f in reader]
+        reader.close()
+        assert len(frames) == sel_frames, name   # conv2d: one frame a selected point
+        assert frames[0].shape[1] >= 3 * 20      # input | reconstruction | error
 
     # Traversal grid: dims x steps, as a PNG of the right size.
     grid = tmp_path / "trav.png"
@@ -154,9 +190,13 @@ def test_probe_panel_on_a_trained_conv2d_model(qtbot, trained, tmp_path):
     steps = p.trav_steps.value()
     assert (img.width(), img.height()) == (steps * 20 + (steps - 1) * 3, 3 * 16 + 2 * 3)
 
-    # The threshold: default mean + 3 SD, draggable, stepping visits exactly the frames above it.
+    # The threshold: default mean + 3 SD of the training frames' errors (as vaeviewer export), its
+    # tooltip says so; draggable; stepping visits exactly the frames above it.
     err = tl.error
-    assert tl.threshold == pytest.approx(err.mean() + 3 * err.std())
+    train_err = insp.walk("train", cover_all=True).frame_errors()[2]
+    assert len(train_err) == sum(len(q) for q in insp.data.train) and len(train_err) != len(err)
+    assert tl.threshold == pytest.approx(float(train_err.mean() + 3 * train_err.std()), rel=1e-6)
+    assert "training frames" in tl.threshold_line.toolTip() and "training frames" in tl.threshold_basis
     level = float(np.quantile(err, 0.9))
     vb = tl.plot.getViewBox()
     xr = vb.viewRange()[0]
@@ -179,7 +219,7 @@ def test_probe_panel_on_a_trained_conv2d_model(qtbot, trained, tmp_path):
     w.grab().save(str(tmp_path / "probe_window.png"))
 
 
-def test_probe_panel_decodes_windows_off_the_gui_thread(qtbot, trained):
+def test_probe_panel_decodes_windows_off_the_gui_thread(qtbot, trained, tmp_path):
     w = trained(tiny_config(variant="conv3d", window=4, stride=4, latent_dim=2))
     p, insp = w.probe_panel, w.controller.session.inspector
     assert len(p.sliders) == 2 and p.last_decoded.shape == (4, 16, 20, 1)
@@ -193,6 +233,25 @@ def test_probe_panel_decodes_windows_off_the_gui_thread(qtbot, trained):
         p.sliders[1].setValue(v)
     qtbot.waitUntil(lambda: not p.worker.busy, timeout=20000)
     assert p.z[1] == pytest.approx(1.0) and np.allclose(p.last_decoded, insp.decode(p.z), atol=1e-5)
+
+    # Selected windows export whole: the PNG holds each window's 4 frames over their reconstructions
+    # (as the strips show them), the gif 4 frames a window.
+    import imageio.v2 as imageio
+
+    s = w.scatter
+    s.select_polygon([(-1e3, -1e3), (1e3, -1e3), (1e3, 1e3), (-1e3, 1e3)])   # everything
+    rows = p.selection_rows()
+    assert len(rows) == len(s.latents) and all(b - a == 3 for _sp, _q, a, b in rows)
+    from vaeviewer.gui.selection_exports import selected_frames, strip_image
+
+    pairs = selected_frames(insp, rows[:2])
+    snap = insp.window(*rows[1][:3])
+    assert np.allclose(pairs[1][1], snap.reconstruction) and np.allclose(pairs[1][0], snap.inputs)
+    assert strip_image(pairs).shape == (2 * 16 + 2, 8 * 20 + 6 + 4)   # 2 windows of 4 in one band
+    gif = tmp_path / "sel.gif"
+    with qtbot.waitSignal(p.exported, timeout=60000):
+        assert p.export_selection_video(str(gif)) == len(rows)
+    assert len(imageio.mimread(str(gif))) == 4 * len(rows)
 
 
 def test_bench_probe_runs_small():
@@ -208,3 +267,4 @@ def test_bench_probe_runs_small():
     stalls = stall_with_many_points(3000, moves=6, probe_cfg=RunConfig(variant="conv2d", window=4, **small))
     assert stalls["selected_points"] > 0 and stalls["threshold_moved"] and stalls["probe_decoded"]
     assert stalls["timer_ticks"] > 10
+    assert stalls["per_drag"]["lasso"]["selected_points"] > 0 and stalls["per_drag"]["lasso"]["stall_p99_ms"] > 0

@@ -11,9 +11,7 @@ from vaeviewer.errors import VaeViewerError
 from vaeviewer.gui import exports
 from vaeviewer.gui.controls import ControlsPanel
 from vaeviewer.gui.error_timeline import ErrorTimeline
-from vaeviewer.gui.frame_strips import GAP, FrameStrips
 from vaeviewer.gui.latent_scatter import LatentScatter, principal_components
-from vaeviewer.gui.loss_plot import LossPlot
 from vaeviewer.gui.status import RunStatusBar, format_eta
 from vaeviewer.training import events as ev
 
@@ -80,69 +78,6 @@ def test_controls_round_trip_and_signals(qtbot):
     assert "relative to the data" in panel.beta.toolTip()
     panel.set_config(cfg.replace(beta_scale="none"))
     assert "as it is" in panel.beta.toolTip() and panel.config().beta_scale == "none"
-
-
-# ---- loss plot ----------------------------------------------------------------------------
-def test_loss_plot_curves_baselines_and_faded_runs(qtbot):
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.begin_run(started())
-    plot.set_baselines(ev.Baselines(mean_frame_mse=0.05, pca_mse=0.02))
-    plot.add_batches(batches(0))
-    plot.add_epoch(ev.EpochEnd(0, {"loss": 0.5, "reconstruction": 0.45, "kl": 0.05},
-                               {"loss": 0.6, "reconstruction": 0.5, "kl": 0.1, "mse": 0.01}, 1.0))
-    plot._redraw_now()
-    assert len(plot.batch_curve.getData()[0]) == 5
-    assert plot.batch_curve.getData()[0][-1] == 1.0          # x in epochs: end of epoch 0
-    assert list(plot.valid_curve.yData) == [0.6]
-    assert list(plot.mse_curve.yData) == [0.01]
-    assert plot.pca_line.isVisible() and plot.pca_line.value() == 0.02
-    assert not plot.recon_curves[0].isVisible()
-    plot.show_recon.setChecked(True)
-    assert plot.recon_curves[0].isVisible()
-    plot.log_y.setChecked(True)
-    assert abs(plot.pca_line.value() - np.log10(0.02)) < 1e-9
-    plot.begin_run(started())
-    assert plot.earlier_runs == 1 and plot.batch_data().shape[0] == 0
-
-
-# ---- frame strips ----------------------------------------------------------------------
-def test_strips_show_window_with_shared_levels(qtbot):
-    strips = FrameStrips()
-    qtbot.addWidget(strips)
-    strips.set_lengths([30, 30], [30, 30], 4)
-    snap = make_snapshot("valid", 1, 6, t=4, with_latents=False)
-    strips.show_snapshot(snap)
-    img = strips.images[0].image
-    assert img.shape == (H, 4 * W + 3 * GAP) and img.dtype == np.float32 and img.flags["C_CONTIGUOUS"]
-    # input and reconstruction share one range: the window's 0.5..99.5th percentiles (auto)
-    lo, hi = np.percentile(snap.inputs, [0.5, 99.5])
-    assert np.allclose(strips.images[0].getLevels(), (lo, hi), rtol=1e-3)
-    assert np.allclose(strips.images[1].getLevels(), strips.images[0].getLevels())
-    assert tuple(strips.images[2].getLevels())[0] == 0.0
-    assert strips.sequence.value() == 1 and strips.slider.value() == 6
-    assert strips.slider.maximum() == 26
-    assert "frames 6–9" in strips.info.text()
-
-
-def test_strips_scrubber_keys_and_enlarge(qtbot):
-    strips = FrameStrips()
-    qtbot.addWidget(strips)
-    strips.show()
-    strips.set_lengths([30, 30], [30, 30], 4)
-    strips.show_snapshot(make_snapshot("valid", 0, 0, t=4, with_latents=False))
-    with qtbot.waitSignal(strips.windowRequested, timeout=2000) as sig:
-        qtbot.keyClick(strips, Qt.Key.Key_PageDown)
-    assert sig.args == ["valid", 0, 4]
-    with qtbot.waitSignal(strips.windowRequested, timeout=2000) as sig:
-        qtbot.keyClick(strips, Qt.Key.Key_Right)
-    assert sig.args[2] == 5
-    dialog = strips.enlarge(2)
-    assert dialog.isVisible() and dialog.images[0].image.shape == (H, W)
-    dialog.close()
-    with qtbot.waitSignal(strips.frameEnlarged, timeout=2000) as sig:   # double-click on column 1
-        scene_click(qtbot, strips.graphics, strips.view, (W + GAP) * 1 + W / 2, H / 2, double=True)
-    assert sig.args == [1]
 
 
 # ---- latent scatter -----------------------------------------------------------------------

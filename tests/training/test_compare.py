@@ -2,11 +2,13 @@
 
 import csv
 import json
+import math
 
+import numpy as np
 import pytest
 
 from vaeviewer.errors import VaeViewerError
-from vaeviewer.training import compare
+from vaeviewer.training import compare, compare_png, compare_run
 from vaeviewer.training.prepare import load_run_sequences
 
 
@@ -71,6 +73,10 @@ def test_run_compare_writes_rows_and_files(tiny, tmp_path):
     assert [len(r["val_mse"]) for r in series["rows"]] == [2, 2]
     assert all(r["frame_position"] is not None and len(r["frame_error"]) > 0 for r in series["rows"])
     assert {"mean frame", "per-frame PCA", "window PCA, T=4"} <= set(series["baselines"])
+    # Where each validation part after the first begins, on the per-frame panel's axis.
+    starts = series["part_starts"]
+    assert starts is None or (len(starts) >= 1 and all(0 < v < series["rows"][0]["frame_position"][-1] + 1
+                                                       for v in starts))
     line = compare.table_row(data[1])
     assert line.startswith("conv3d") and "%" in line
 
@@ -87,14 +93,72 @@ def test_budget_seconds_limits_each_row_and_keeps_a_validated_epoch(tiny):
 def test_finished_rows_are_kept_when_interrupted(tiny, tmp_path, monkeypatch):
     base = tiny(epochs=1, steps_per_epoch=1, out=str(tmp_path))
     rows = compare.plan_rows(base, ["conv2d", "conv3d"], [4])
-    real = compare.train_row
+    real = compare_run.train_row
 
     def second_row_interrupted(planned, *args, **kwargs):
         if planned.variant == "conv3d":
             raise KeyboardInterrupt
         return real(planned, *args, **kwargs)
 
-    monkeypatch.setattr(compare, "train_row", second_row_interrupted)
+    monkeypatch.setattr(compare_run, "train_row", second_row_interrupted)
     with pytest.raises(KeyboardInterrupt):
         compare.run_compare(rows, load_run_sequences(base), out=tmp_path)
     assert [r["variant"] for r in json.loads((tmp_path / "compare.json").read_text())] == ["conv2d"]
+
+
+def _series(n_rows, n_epochs, frames=True):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n_rows):
+        position = np.arange(600.0)
+        rows.append({"label": f"row {i}", "epochs": list(range(1, n_epochs + 1)),
+                     "val_mse": [0.04 - 0.002 * i - 0.003 * e for e in range(n_epochs)],
+                     "frame_position": position if frames else None,
+                     "frame_error": np.abs(0.03 + 0.01 * rng.standard_normal(600)) if frames else None})
+    return {"rows": rows, "baselines": {"mean frame": 0.046, "per-frame PCA": 0.023, "window PCA, T=5": 0.025}}
+
+
+@pytest.mark.parametrize("n_rows, n_epochs, frames", [(7, 1, True), (4, 12, True), (1, 0, False), (0, 0, False)])
+def test_compare_png_draws_any_number_of_rows_and_epochs(tmp_path, n_rows, n_epochs, frames):
+    from PIL import Image
+
+    path = tmp_path / "compare.png"
+    assert compare_png.draw_compare_png(path, _series(n_rows, n_epochs, frames))
+    with Image.open(path) as image:
+        assert image.size[0] >= 1000 and image.size[1] >= 600
+        pixels = np.asarray(image.convert("RGB"))
+    if n_rows:
+        # The first row's colour is drawn (its curve and its legend entry).
+        assert (np.abs(pixels.astype(int) - compare_png.ROW_COLOURS[0]).sum(axis=2) < 30).sum() > 50
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("n_rows, n_epochs", [(7, 2), (7, 1), (10, 30)])
+def test_compare_png_keeps_legends_beside_the_data_and_titles_clear_of_ticks(n_rows, n_epochs):
+    series = _series(n_rows, n_epochs)
+    series["baselines"].update({"window PCA, T=10": 0.028, "window PCA, T=20": 0.03})
+    image, boxes = compare_png.render(series)
+    for panel in ("top", "bottom"):
+        data, legend = boxes[f"{panel}.data"], boxes[f"{panel}.legend"]
+        assert legend[0] > data[2]                                      # the legend is right of the curves
+        assert legend[2] <= image.size[0] and legend[3] <= image.size[1]
+        assert not _overlap(boxes[f"{panel}.x_title"], boxes[f"{panel}.x_ticks"])
+        assert boxes[f"{panel}.x_title"][1] >= boxes[f"{panel}.x_ticks"][3] + 4   # a visible gap
+        assert boxes[f"{panel}.y_title"][2] <= boxes[f"{panel}.y_ticks"][0] - 4
+        assert not _overlap(boxes[f"{panel}.title"], data)
+    # The top panel (and its legend: rows, then the baselines) ends before the bottom one starts.
+    assert boxes["top.legend"][3] < boxes["bottom.title"][1]
+    assert boxes["top.x_title"][3] < boxes["bottom.title"][1]
+
+
+def test_nice_ticks_cover_the_range_with_round_steps():
+    for lo, hi in [(0.021, 0.048), (0.5, 3.5), (0.0, 1199.0), (1e-5, 3e-5), (0.0312, 0.0315)]:
+        ticks = compare_png.nice_ticks(lo, hi)
+        assert 3 <= len(ticks) <= 9 and lo - 1e-12 <= ticks[0] and ticks[-1] <= hi + 1e-12
+        labels = [compare_png.tick_text(t, ticks) for t in ticks]
+        assert len(set(labels)) == len(labels)   # as many decimals as the step needs
+    assert compare_png.tick_text(0.025, [0.02, 0.025, 0.03]) == "0.025"
+    assert not math.isnan(compare_png.nice_ticks(1.0, 1.0)[0])

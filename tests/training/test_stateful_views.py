@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from vaeviewer.data.windows import frames_to_float
-from vaeviewer.models import inference
+from vaeviewer.models import carried_state, inference
 from vaeviewer.training.session import TrainingSession
 
 T = 4
@@ -42,7 +42,7 @@ class CountSteps:
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        real = inference.state_step_fn
+        real = carried_state.state_step_fn
 
         def counting(model):
             fn = real(model)
@@ -53,7 +53,7 @@ class CountSteps:
 
             return step
 
-        monkeypatch.setattr(inference, "state_step_fn", counting)
+        monkeypatch.setattr(carried_state, "state_step_fn", counting)   # what walk_to_window calls
 
 
 @pytest.fixture(scope="module")

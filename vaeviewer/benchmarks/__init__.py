@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from vaeviewer.benchmarks.clock import now
 
-PARTS = ("windows", "data", "models", "session", "views", "verdict", "gui", "probe")
+PARTS = ("windows", "data", "models", "head", "session", "views", "verdict", "gui", "probe")
 
 
 def _windows(quick: bool) -> dict[str, Any]:
@@ -39,6 +39,18 @@ def _models(quick: bool) -> dict[str, Any]:
     windowed = bench_models(steps=steps, batch_size=16, variants=("conv3d", "convlstm"))
     result["variants"].update(windowed["variants"])
     result["batch_size"] = {"conv2d": 128, "conv3d": 16, "convlstm": 16}
+    return result
+
+
+def _head(quick: bool) -> dict[str, Any]:
+    import sys
+
+    from vaeviewer.benchmarks.head import bench_conv3d_head, format_table
+
+    # The conv3d encoder heads (pool, flatten) side by side; the table goes to stderr, the JSON
+    # (with ratios_pool_over_flatten) comes out with the other parts.
+    result = bench_conv3d_head(quick=quick)
+    print(format_table(result), file=sys.stderr, flush=True)
     return result
 
 
@@ -72,7 +84,7 @@ def _probe(quick: bool) -> dict[str, Any]:
     return bench_probe(quick=quick)
 
 
-RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "data": _data, "models": _models, "session": _session, "views": _views,
+RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {"windows": _windows, "data": _data, "models": _models, "head": _head, "session": _session, "views": _views,
                                                    "verdict": _verdict, "gui": _gui, "probe": _probe}
 
 

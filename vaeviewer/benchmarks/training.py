@@ -148,8 +148,8 @@ def bench_stateful_view(frames: int = 10_000, window: int = 10, repeats: int = 1
 
 
 class _FirstVerdict:
-    """Listener: seconds from Start to the first verdict (a first look or the first epoch's end),
-    the step rate, and the steps an epoch has; stops the run at the first verdict."""
+    """Listener: seconds from Start to the first verdict (a first look or the first epoch's end) and
+    to each stage before it, the step rate, and the steps an epoch has; stops the run at the first verdict."""
 
     def __init__(self) -> None:
         self.t0 = now()
@@ -158,56 +158,151 @@ class _FirstVerdict:
         self.kind = ""
         self.source = ""
         self.steps_per_epoch = 0
-        self.setup_s: float | None = None
+        self.n_train = self.n_valid = 0
+        self.started_s: float | None = None    # data prepared and model built (RunStarted)
+        self.baselines_s: float | None = None  # baselines computed: training starts
+        self.setup_s: float | None = None      # the first step done (it traces the step function)
+        self.look_s: float | None = None       # the first look's validation began
         self.batches: list[float] = []
 
     def __call__(self, event: Any) -> None:
-        now = now() - self.t0
+        t = now() - self.t0
         if isinstance(event, ev.RunStarted):
+            self.started_s = t
             self.steps_per_epoch = event.steps_per_epoch
+            self.n_train, self.n_valid = event.n_train, event.n_valid
+        elif isinstance(event, ev.Baselines):
+            self.baselines_s = t
         elif isinstance(event, ev.BatchEnd):
             if self.setup_s is None:
-                self.setup_s = now
-            self.batches.append(now)
+                self.setup_s = t
+            self.batches.append(t)
+        elif isinstance(event, ev.Message) and event.text.startswith("first look"):
+            self.look_s = t
         elif isinstance(event, (ev.FirstLook, ev.EpochEnd)) and self.verdict_s is None:
-            self.verdict_s = now
+            self.verdict_s = t
             self.kind = event.verdict.kind if event.verdict is not None else "none"
             self.source = "first look" if isinstance(event, ev.FirstLook) else "epoch 1"
             self.session.stop()
 
+    def step_s(self) -> float | None:
+        """Seconds a training step takes, after the first (which traces)."""
+        if len(self.batches) < 3:
+            return None
+        return (self.batches[-1] - self.batches[1]) / (len(self.batches) - 2)
+
     def epoch_estimate(self) -> float | None:
         """Seconds from Start to the end of the first epoch without a first look (setup + steps x step time)."""
-        if self.setup_s is None or len(self.batches) < 3:
+        step = self.step_s()
+        if self.setup_s is None or step is None:
             return None
-        step = (self.batches[-1] - self.batches[1]) / (len(self.batches) - 2)   # the first batch traces
         return self.setup_s + self.steps_per_epoch * step
 
+    def stages(self) -> dict[str, float | None]:
+        """Seconds spent in each stage from Start to the first verdict."""
+        def span(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else round(b - a, 1)
+        look_from = self.look_s if self.source == "first look" else None
+        return {"data_and_model_s": span(0.0, self.started_s), "baselines_s": span(self.started_s, self.baselines_s),
+                "first_step_s": span(self.baselines_s, self.setup_s),
+                "training_s": span(self.setup_s, look_from if look_from is not None else self.verdict_s),
+                "validation_s": span(look_from, self.verdict_s)}
 
-def bench_first_verdict(quick: bool = False) -> dict[str, Any]:
+
+def first_verdict_table(name: str, rows: dict[str, dict[str, Any]], goal_s: float) -> str:
+    """The first-verdict rows of one dataset as a printed table.
+
+    Seconds from Start to the verdict, and of each stage before it: preparing the data and
+    building the model, the baselines, the first training step (which traces it), the training
+    after it, the first look's validation (its first call traces the validation functions), and
+    the same validation again (traced already); a step's seconds after the first.
+    """
+    head = (f"{'variant':<18} {'verdict s':>9} {'from':<10} {'data+model':>10} {'baselines':>9} {'1st step':>8} "
+            f"{'training':>8} {'validate':>8} {'again':>6} {'step s':>7} {'train/valid ex':>15}  within {goal_s:.0f} s")
+    lines = [f"first verdict on {name}:", head]
+
+    def cell(value: Any, width: int) -> str:
+        return f"{'-' if value is None else value:>{width}}"
+    for variant, r in rows.items():
+        st = r["stages"]
+        ok = r["first_verdict_s"] is not None and r["first_verdict_s"] <= goal_s
+        lines.append(f"{variant:<18} {cell(r['first_verdict_s'], 9)} {r['from']:<10} {cell(st['data_and_model_s'], 10)} "
+                     f"{cell(st['baselines_s'], 9)} {cell(st['first_step_s'], 8)} {cell(st['training_s'], 8)} "
+                     f"{cell(st['validation_s'], 8)} {cell(st.get('validation_again_s'), 6)} {cell(r['step_s'], 7)} "
+                     f"{str(r['n_train']) + '/' + str(r['n_valid']):>15}  {'yes' if ok else 'NO'}")
+    return "\n".join(lines)
+
+
+def bench_first_verdict(quick: bool = False, log: Any = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Seconds from Start to the first verdict for each variant at the default settings, on the
-    demo data and on an 800-frame clip, with the first look (config.first_look_s) and, estimated
-    from the step rate, without it (the first epoch's end)."""
+    demo data (4 sequences of 1500 frames, 64x80) and on an 800-frame clip (--quick: the clip only),
+    with the first look (config.first_look_s) and, estimated from the step rate, without it (the
+    first epoch's end). Each dataset's table is printed to `log` (stderr by default) as it finishes;
+    the load average is recorded, as the figures depend on it. `overrides` changes the settings
+    (a test's toy model); the figures that count are those at the defaults."""
+    import os
+    import sys
+
+    log = sys.stderr if log is None else log
     variants = {"conv2d": {}, "conv3d": dict(variant="conv3d"), "convlstm": dict(variant="convlstm"),
                 "convlstm-stateful": dict(variant="convlstm", stateful=True, stride=10)}
     datasets = {"clip_800": dict(demo_sequences=1, demo_frames=800)}
     if not quick:
         datasets = {"demo": {}, **datasets}
-    out: dict[str, Any] = {"first_look_s": RunConfig().first_look_s, "goal_s": 60.0}
+    goal = 60.0
+    out: dict[str, Any] = {"first_look_s": RunConfig().first_look_s, "goal_s": goal,
+                           "cpus": os.cpu_count(), "load_before": list(os.getloadavg())}
+    # TensorFlow is imported before the clocks start, so that every variant is timed alike; the
+    # first Start in a freshly opened app pays this import once more (the app imports it then).
+    from vaeviewer.quiet import import_tensorflow
+
+    t = now()
+    import_tensorflow()
+    out["tensorflow_import_s"] = round(now() - t, 1)
     for data_name, data in datasets.items():
         rows = {}
         for name, changes in variants.items():
             clock = _FirstVerdict()
-            session = TrainingSession(RunConfig(demo=True, epochs=1, **data, **changes), clock)
+            cfg = RunConfig(demo=True, epochs=1, **data, **changes).replace(**(overrides or {}))
+            session = TrainingSession(cfg, clock)
             clock.session = session
             clock.t0 = now()
             session.run()
+            # The same validation once more, now that its functions are traced: how much of the
+            # first look's validation was tracing, how much the pass itself.
+            t = now()
+            session.full_snapshot()
+            again = now() - t
             estimate = clock.epoch_estimate()
+            step = clock.step_s()
             rows[name] = {"first_verdict_s": round(clock.verdict_s, 1) if clock.verdict_s else None,
                           "from": clock.source, "verdict": clock.kind,
                           "first_epoch_s_without_first_look": round(estimate, 1) if estimate else None,
-                          "steps_per_epoch": clock.steps_per_epoch}
+                          "steps_per_epoch": clock.steps_per_epoch, "step_s": round(step, 3) if step else None,
+                          "n_train": clock.n_train, "n_valid": clock.n_valid,
+                          "stages": {**clock.stages(), "validation_again_s": round(again, 1)},
+                          "load": round(os.getloadavg()[0], 2)}
+            del session
+            _release_graph()
         out[data_name] = rows
+        print(first_verdict_table(data_name, rows, goal), file=log, flush=True)
+    out["load_after"] = list(os.getloadavg())
+    out["all_within_goal"] = all(r["first_verdict_s"] is not None and r["first_verdict_s"] <= goal
+                                 for name in datasets for r in out[name].values())
     return out
+
+
+def _release_graph() -> None:
+    """Free a finished run's model and graph, so that the next variant does not run beside it."""
+    import gc
+
+    gc.collect()
+    try:
+        import keras
+
+        keras.backend.clear_session()
+    except Exception:  # noqa: BLE001  (only memory is at stake)
+        pass
 
 
 def bench_compare_overhead(quick: bool = False) -> dict[str, Any]:

@@ -12,31 +12,7 @@ from typing import Any, Optional
 from PyQt6.QtCore import QThreadPool, QTimer
 from PyQt6.QtWidgets import QApplication
 
-from vaeviewer.config import RunConfig, parse_frame_size
-
-
-def config_from_args(args: Any) -> RunConfig:
-    """A RunConfig from the `vaeviewer gui` arguments (missing attributes take the defaults)."""
-    paths = list(getattr(args, "paths", None) or [])
-    window = getattr(args, "window", None) or RunConfig.window
-    stateful = bool(getattr(args, "stateful", False))
-    stride = getattr(args, "stride", None)
-    if stride is None:
-        stride = window if stateful else 1
-    changes: dict[str, Any] = dict(
-        paths=paths, demo=bool(getattr(args, "demo", False)) or not paths,
-        variant=getattr(args, "variant", None) or RunConfig.variant,
-        window=int(window), stride=int(stride), stateful=stateful,
-    )
-    frame_size = getattr(args, "frame_size", None)
-    if frame_size:
-        changes["frame_size"] = parse_frame_size(frame_size) if isinstance(frame_size, str) else tuple(frame_size)
-    if getattr(args, "epochs", None):
-        changes["epochs"] = int(args.epochs)
-    config = RunConfig(**changes)
-    config.validate()
-    return config
-
+from vaeviewer.config import config_from_args   # the `gui` arguments are a subset of train's
 
 _APP: Optional[QApplication] = None   # the one QApplication this module made, kept alive
 

@@ -5,8 +5,10 @@ frame number in its file; with several it is the position along the concatenated
 (boundaries drawn as thin vertical lines) and the ticks name each position's frame in its file.
 Hovering names the frame under the mouse; the window the strips show is shaded.
 
-A horizontal threshold line (draggable; default mean + 3 SD of the errors shown) marks the frames
-above it, which the ◀/▶ buttons (or [ and ] with the timeline focused) step through; its value is
+A horizontal threshold line (draggable) marks the frames above it. Its default is mean + 3 SD of the
+training frames' errors (`set_threshold_basis`, as `vaeviewer export` computes it with
+`training.export.threshold_of`); until those are known (while a run trains) it is that of the
+errors shown, and its tooltip says which frames it came from. The frames above it which the ◀/▶ buttons (or [ and ] with the timeline focused) step through; its value is
 `threshold`. Windows selected in the latent scatter are shaded orange under the curve
 (`highlight_windows`). Shift-click emits `framePicked` (an interpolation end).
 """
@@ -23,12 +25,13 @@ from PyQt6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QTo
 
 from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.training import events as ev
+from vaeviewer.training.export import threshold_of
 
-THRESHOLD_SDS = 3.0
+THRESHOLD_SDS = 3.0      # as training.export.threshold_of
 MAX_MARKERS = 2000       # frames above the threshold drawn as dots; more: only counted
-THRESHOLD_TIP = ("Anomaly threshold: drag it. Default: mean + 3 standard deviations of the per-frame errors "
-                 "shown here (the validation frames; the training frames when there is no validation split), "
-                 "recomputed at each update until you move it. ◀/▶ (or [ and ]) step through the frames above it.")
+THRESHOLD_TIP = ("Anomaly threshold: drag it. Default: mean + 3 standard deviations of the per-frame errors of "
+                 "{basis}, recomputed at each update until you move it. ◀/▶ (or [ and ]) step through the "
+                 "frames above it.")
 
 
 class FrameAxis(pg.AxisItem):
@@ -79,7 +82,6 @@ class ErrorTimeline(QWidget):
                                               hoverPen=pg.mkPen((0, 0, 0), width=3), label="threshold {value:.3g}",
                                               labelOpts={"position": 0.02, "color": (60, 60, 60),
                                                          "anchors": [(0, 1), (0, 1)]})
-        self.threshold_line.setToolTip(THRESHOLD_TIP)
         self.threshold_line.setVisible(False)
         self.threshold_line.setZValue(20)
         # Out of the auto range (a drag must not rescale the plot); set_snapshot keeps it in view.
@@ -89,7 +91,6 @@ class ErrorTimeline(QWidget):
         self.info = QLabel("per-frame reconstruction error on validation data: click to inspect")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.above_info = QLabel("")
-        self.above_info.setToolTip(THRESHOLD_TIP)
         self.prev_above = QToolButton(text="◀")
         self.next_above = QToolButton(text="▶")
         self.prev_above.setToolTip("previous frame above the threshold ([)")
@@ -109,6 +110,8 @@ class ErrorTimeline(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.plot, 1)
         self._threshold_moved = False        # the user dragged or set it: keep it across updates
+        self._basis: Optional[tuple[float, str]] = None   # (threshold, frames) from set_threshold_basis
+        self.threshold_basis = ""            # which frames the default threshold came from
         self._step_x: Optional[float] = None  # x of the frame last stepped to
         self.stepped_row: Optional[int] = None
         self._highlight: Optional[tuple[np.ndarray, np.ndarray, int]] = None
@@ -136,6 +139,8 @@ class ErrorTimeline(QWidget):
         self.threshold_line.setVisible(False)
         self.above_info.setText("")
         self._threshold_moved = False
+        self._basis = None
+        self.threshold_basis = ""
         self._step_x = self.stepped_row = None
         self._highlight = None
         self.current.setVisible(False)
@@ -158,10 +163,7 @@ class ErrorTimeline(QWidget):
             self.curve.setData(self.x, self.error)
             self._draw_boundaries()
             self._draw_highlight()
-            if not self._threshold_moved:
-                self.threshold_line.blockSignals(True)   # one update below, not two
-                self.threshold_line.setValue(self.default_threshold())
-                self.threshold_line.blockSignals(False)
+            self._apply_default_threshold()
             self.threshold_line.setVisible(True)
             top = max(float(self.error.max()), self.threshold_line.value())
             self.plot.setYRange(0.0, top, padding=0.05)   # the curve and the threshold
@@ -245,10 +247,41 @@ class ErrorTimeline(QWidget):
 
     # ---- threshold ------------------------------------------------------------------------
     def default_threshold(self) -> float:
-        """Mean + 3 standard deviations of the errors shown."""
+        """Mean + 3 SD of the training frames' errors when known (set_threshold_basis), else of those shown."""
+        if self._basis is not None:
+            return self._basis[0]
         if self.error is None or not len(self.error):
             return 0.0
-        return float(self.error.mean() + THRESHOLD_SDS * self.error.std())
+        return threshold_of(self.error)
+
+    def set_threshold_basis(self, errors: np.ndarray, frames: str) -> float:
+        """The default threshold from `errors` (mean + 3 SD: the training frames' per-frame errors);
+        `frames` names them in the tooltip. Moves the threshold unless the user has moved it."""
+        value = threshold_of(errors)
+        if not np.isfinite(value):
+            return value    # no errors to go by: keep the default of those shown
+        self._basis = (value, frames)
+        if self.error is not None:
+            self._apply_default_threshold()
+            self.plot.setYRange(0.0, max(float(self.error.max()), self.threshold_line.value()), padding=0.05)
+            self._update_above()
+        return value
+
+    def _apply_default_threshold(self) -> None:
+        if self._basis is not None:
+            self.threshold_basis = self._basis[1]
+        else:
+            shown = "validation" if self.split == "valid" else "training"
+            self.threshold_basis = (f"the {shown} frames shown (the training frames' errors are scored once the "
+                                    "run has ended)" if self.split == "valid" else
+                                    "the training frames shown (there is no validation split)")
+        tip = THRESHOLD_TIP.format(basis=self.threshold_basis)
+        self.threshold_line.setToolTip(tip)
+        self.above_info.setToolTip(tip)
+        if not self._threshold_moved:
+            self.threshold_line.blockSignals(True)   # one update (_update_above), not two
+            self.threshold_line.setValue(self.default_threshold())
+            self.threshold_line.blockSignals(False)
 
     @property
     def threshold(self) -> Optional[float]:

@@ -11,8 +11,9 @@ frame numbers of the source file (frame_names), not positions within the train/v
 Probing (issue 15): a click, or a drag in "drag decodes" mode, on empty space emits
 `planeClicked(x, y)`; `latent_at` turns that point into a full latent vector (PCA axes mapped back
 through the PCA, the other directions kept from a base point). Shift-click on a point emits
-`windowPicked` (interpolation ends). A box drag ("drag selects" mode, or Ctrl+drag in any mode)
-selects the points inside it: `selection` rows, `selectionChanged`.
+`windowPicked` (interpolation ends). A box drag ("drag: select box" mode, or Ctrl+drag in any mode)
+or a lasso ("drag: lasso" mode, or Ctrl+Shift+drag) selects the points inside it: `selection` rows,
+`selectionChanged` (gui/scatter_selection.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
-    QApplication, QComboBox, QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget,
+    QApplication, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from vaeviewer.gui.frame_names import FrameNames
+from vaeviewer.gui.latent_plane import PlaneMixin, pca_basis, principal_components  # noqa: F401 - public here too
+from vaeviewer.gui.scatter_selection import DRAG_TIP, PlaneViewBox, SelectionMixin, make_outlines
 from vaeviewer.training import events as ev
 
 TIME_COLOURS = "viridis"
@@ -36,9 +39,6 @@ MAX_LEGEND_SEQUENCES = 8
 # Above this many points pyqtgraph's hover (a restyle of every point, a SpotItem per point) takes
 # 100+ ms a mouse move; the scatter then finds the point under the mouse itself (tooltip only).
 HOVER_MAX_POINTS = 5000
-# Selected points get orange rings up to this many (rings cost ~4 ms per 1,000 points to set); a
-# larger box selection is shown by its box, which then stays.
-RING_MAX_POINTS = 5000
 # Okabe-Ito's colour-blind-safe palette without its black (the ring's outline is black).
 SEQUENCE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
@@ -53,75 +53,21 @@ def sequence_colour(s: int, n: int) -> QColor:
     return colour
 
 
-def pca_basis(z: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """(mean (K,), axes (k, K)) of the rows of z: orthonormal principal axes, each axis' largest
-    loading positive; rows of zeros where z has fewer than k axes (K < k, or fewer than 2 rows)."""
-    mean = z.mean(axis=0) if len(z) else np.zeros(z.shape[1])
-    axes = np.zeros((k, z.shape[1]))
-    if len(z) < 2:
-        return mean, axes
-    _u, _s, vt = np.linalg.svd(z - mean, full_matrices=False)
-    found = vt[:k]
-    signs = np.sign(found[np.arange(len(found)), np.argmax(np.abs(found), axis=1)])
-    axes[:len(found)] = found * np.where(signs == 0, 1, signs)[:, None]
-    return mean, axes
-
-
-def principal_components(z: np.ndarray, k: int = 2) -> np.ndarray:
-    """Project rows of z on their first k principal axes (each axis' largest loading positive)."""
-    if len(z) < 2:
-        return np.zeros((len(z), k))
-    mean, axes = pca_basis(z, k)
-    return (z - mean) @ axes.T
-
-
-class _PlaneViewBox(pg.ViewBox):
-    """The scatter's view: left clicks and drags on empty space probe or select (see LatentScatter)."""
-
-    def __init__(self, owner: "LatentScatter") -> None:
-        super().__init__()
-        self._owner = owner
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph override
-        if ev.button() == Qt.MouseButton.LeftButton and self._owner._plane_click(self.mapSceneToView(ev.scenePos())):
-            ev.accept()
-            return
-        super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph override
-        owner = self._owner
-        boxing = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier) or owner.drag_mode() == "select"
-        if ev.button() != Qt.MouseButton.LeftButton or owner.latents is None or (
-                owner.drag_mode() == "pan" and not boxing):
-            super().mouseDragEvent(ev, axis)
-            return
-        ev.accept()
-        here = self.mapSceneToView(ev.scenePos())
-        if boxing:
-            start = self.mapSceneToView(ev.buttonDownScenePos())
-            owner.drag_box(start.x(), start.y(), here.x(), here.y(), finish=ev.isFinish())
-        else:
-            owner.planeClicked.emit(float(here.x()), float(here.y()))
-
-
-class LatentScatter(QWidget):
+class LatentScatter(SelectionMixin, PlaneMixin, QWidget):
     """Scatter of the latest snapshot's latents."""
 
     windowSelected = pyqtSignal(str, int, int)
     planeClicked = pyqtSignal(float, float)      # a click or probe drag on empty space: shown axes' values
     windowPicked = pyqtSignal(str, int, int)     # shift-click on a point: an interpolation end
-    selectionChanged = pyqtSignal()              # `selection` (rows) changed: box selection or cleared
+    selectionChanged = pyqtSignal()              # `selection` (rows) changed: box or lasso selection, or cleared
 
-    DRAG_MODES = ("probe", "select", "pan")
+    DRAG_MODES = ("probe", "select", "lasso", "pan")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.drag = QComboBox()
-        self.drag.addItems(["drag: decode", "drag: select", "drag: pan"])
-        self.drag.setToolTip("What a left drag on the plot does: decode the point under the mouse (Probe panel), "
-                             "select the points in a box (also Ctrl+drag), or pan. Click empty space: decode "
-                             "there (in select mode: clear the selection); shift-click a point: pick it for "
-                             "interpolation.")
+        self.drag.addItems(["drag: decode", "drag: select box", "drag: lasso", "drag: pan"])
+        self.drag.setToolTip(DRAG_TIP)
         self.x_axis = QComboBox()
         self.y_axis = QComboBox()
         self.colour = QComboBox()
@@ -133,7 +79,7 @@ class LatentScatter(QWidget):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.info = QLabel("")
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.plot = pg.PlotWidget(viewBox=_PlaneViewBox(self))
+        self.plot = pg.PlotWidget(viewBox=PlaneViewBox(self))
         self.plot.setMenuEnabled(False)
         for side in ("left", "bottom"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
@@ -147,20 +93,16 @@ class LatentScatter(QWidget):
         self.plot.addItem(self.points)
         self.plot.addItem(self.selected_outline)
         self.plot.addItem(self.selected)
-        # Box-selected points (orange rings), the probed point (a cross) and the rubber band.
+        # Selected points (orange rings), the probed point (a cross), the rubber band and the lasso.
         self.chosen = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#E69F00", width=1.6), brush=None, symbol="o")
         self.chosen.setZValue(5)
         self.probe_marker = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#D55E00", width=3), brush=None, symbol="+")
         self.probe_marker.setZValue(12)
-        self.band = QGraphicsRectItem()
-        self.band.setPen(pg.mkPen("#E69F00", width=1.5, style=Qt.PenStyle.DashLine, cosmetic=True))
-        self.band.setBrush(pg.mkBrush(230, 159, 0, 40))
-        self.band.setZValue(13)
-        self.band.setVisible(False)
         self.plot.addItem(self.chosen)
         self.plot.addItem(self.probe_marker, ignoreBounds=True)   # never rescales the view (nor its cache)
-        self.plot.addItem(self.band, ignoreBounds=True)
-        # Cached as pixmaps: a moving band or cross repaints without redrawing every point.
+        self.band, self.lasso = make_outlines(self.plot)
+        self._lasso_points: list[tuple[float, float]] = []
+        # Cached as pixmaps: a moving band, lasso or cross repaints without redrawing every point.
         for item in (self.points, self.chosen):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.scene().sigMouseMoved.connect(self._hover_many)
@@ -202,7 +144,7 @@ class LatentScatter(QWidget):
         self.xy = np.zeros((0, 2))
         self._current: Optional[tuple[str, int, int]] = None
         self.selected_index = -1
-        self.selection = np.zeros(0, dtype=np.int64)    # box-selected rows of `latents`
+        self.selection = np.zeros(0, dtype=np.int64)    # box- or lasso-selected rows of `latents`
         self.pca_mean: Optional[np.ndarray] = None       # the PCA the PC axes show (see latent_at)
         self.pca_axes: Optional[np.ndarray] = None
         self._set_dims(0)
@@ -223,7 +165,7 @@ class LatentScatter(QWidget):
         self.selected_outline.setData(pos=np.zeros((0, 2)))
         self.selected_index = -1
         self.probe_marker.setData(pos=np.zeros((0, 2)))
-        self.band.setVisible(False)
+        self._hide_outlines()
         self._set_selection(np.zeros(0, dtype=np.int64))
         self.colour_bar.setVisible(False)
         self.legend.setVisible(False)
@@ -345,7 +287,7 @@ class LatentScatter(QWidget):
         self.info.setText(f"{self.count_text()}, colour = {what}")
         self.info.setToolTip(self.info.text())
         self._update_selected()
-        self.band.setVisible(False)   # the axes may have changed: the box no longer applies
+        self._hide_outlines()   # the axes may have changed: the box or lasso no longer applies
         self._draw_rings()
 
     def count_text(self) -> str:
@@ -415,50 +357,18 @@ class LatentScatter(QWidget):
 
     # ---- probing: the plane <-> latent vectors ------------------------------------------
     def drag_mode(self) -> str:
-        """'probe', 'select' or 'pan': what a left drag on empty space does."""
+        """'probe', 'select' (a box), 'lasso' or 'pan': what a left drag on empty space does."""
         return self.DRAG_MODES[max(0, self.drag.currentIndex())]
 
     def _plane_click(self, pos) -> bool:
         """A left click on empty space (points take their own clicks): probe there."""
         if self.latents is None:
             return False
-        if self.drag_mode() == "select" and len(self.selection):
+        if self.drag_mode() in ("select", "lasso") and len(self.selection):
             self.clear_selection()   # select mode: a click beside the points clears the selection
             return True
         self.planeClicked.emit(float(pos.x()), float(pos.y()))
         return True
-
-    def _axis_vector(self, box: QComboBox, k: int) -> tuple[np.ndarray, float]:
-        """(direction (K,), offset) with value on the axis = direction @ z - offset."""
-        i = box.currentIndex()
-        if i < 2:
-            if self.pca_axes is None or self.pca_axes.shape[1] != k:
-                self.pca_mean, self.pca_axes = pca_basis(self.latents)
-            return self.pca_axes[i].copy(), float(self.pca_axes[i] @ self.pca_mean)
-        unit = np.zeros(k)
-        unit[i - 2] = 1.0
-        return unit, 0.0
-
-    def axis_values(self, z: np.ndarray) -> tuple[float, float]:
-        """Where the latent vector z lies on the shown axes."""
-        z = np.asarray(z, np.float64)
-        (ax, ox), (ay, oy) = (self._axis_vector(b, len(z)) for b in (self.x_axis, self.y_axis))
-        return float(ax @ z - ox), float(ay @ z - oy)
-
-    def latent_at(self, x: float, y: float, base: np.ndarray) -> np.ndarray:
-        """The latent vector at (x, y) on the shown axes, nearest to `base` otherwise.
-
-        Two latent dimensions: those two are set, the others keep `base`'s values. PC axes: the
-        point is moved along the PCA's axes only (z = base + (point - base's PCs) @ axes), so its
-        shown coordinates are (x, y) and its coordinates off the plane stay `base`'s; with `base`
-        at the PCA mean that is z = mean + point @ components. Mixed axes: the smallest change to
-        `base` that puts it at (x, y) (least squares over the two constraints).
-        """
-        base = np.asarray(base, np.float64)
-        (ax, ox), (ay, oy) = (self._axis_vector(b, len(base)) for b in (self.x_axis, self.y_axis))
-        a = np.vstack([ax, ay])
-        target = np.array([x + ox, y + oy])
-        return (base + a.T @ np.linalg.pinv(a @ a.T) @ (target - a @ base)).astype(np.float32)
 
     def show_probe(self, z: Optional[np.ndarray]) -> None:
         """Mark where the probed latent vector z lies on the shown axes (None: no mark)."""
@@ -466,48 +376,3 @@ class LatentScatter(QWidget):
             self.probe_marker.setData(pos=np.zeros((0, 2)))
             return
         self.probe_marker.setData(pos=np.array([self.axis_values(z)]))
-
-    # ---- box selection --------------------------------------------------------------------
-    def drag_box(self, x0: float, y0: float, x1: float, y1: float, finish: bool = True) -> None:
-        """Show the rubber band from (x0, y0) to (x1, y1); on `finish` select the points inside."""
-        rect = QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
-        self.band.setRect(rect)
-        self.band.setVisible(True)
-        if finish:
-            self.select_box(x0, y0, x1, y1)
-            self.band.setVisible(len(self.selection) > RING_MAX_POINTS)
-
-    def select_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
-        """Select the points inside the box (shown axes' coordinates); returns their rows."""
-        if self.latents is None:
-            return self.selection
-        lo, hi = np.minimum([x0, y0], [x1, y1]), np.maximum([x0, y0], [x1, y1])
-        inside = np.all((self.xy >= lo) & (self.xy <= hi), axis=1)
-        self._set_selection(np.flatnonzero(inside))
-        return self.selection
-
-    def clear_selection(self) -> None:
-        self._set_selection(np.zeros(0, dtype=np.int64))
-
-    def selected_windows(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sequence, first frame) of each selected point, in row order."""
-        if self.latents is None or not len(self.selection):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return (self.sequence_of[self.selection].astype(np.int64), self.frame_of[self.selection].astype(np.int64))
-
-    def _reselect(self, sequence: np.ndarray, frame: np.ndarray) -> None:
-        """Select again the windows (sequence, frame) among new latents (a later snapshot)."""
-        span = int(max(self.frame_of.max(), frame.max())) + 1
-        keys = self.sequence_of.astype(np.int64) * span + self.frame_of.astype(np.int64)
-        self._set_selection(np.flatnonzero(np.isin(keys, sequence * span + frame)))
-
-    def _set_selection(self, rows: np.ndarray) -> None:
-        self.selection = np.asarray(rows, dtype=np.int64)
-        if not len(self.selection):
-            self.band.setVisible(False)
-        self._draw_rings()
-        self.selectionChanged.emit()
-
-    def _draw_rings(self) -> None:
-        rows = self.selection if len(self.selection) <= RING_MAX_POINTS else self.selection[:0]
-        self.chosen.setData(pos=self.xy[rows] if len(rows) else np.zeros((0, 2)))

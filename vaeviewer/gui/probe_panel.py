@@ -3,8 +3,9 @@
 One slider per latent dimension (±3 prior standard deviations), ordered by the dimension's KL
 (largest first), dimensions under `UNUSED_KL` nats marked unused. The point starts at the z mean
 of the selected window; moving a slider decodes it at once. Decode-anywhere (a click in the
-latent scatter), interpolation between two picked windows, a traversal grid exported as PNG and
-exports of the windows box-selected in the scatter live here too.
+latent scatter), interpolation between two picked windows and a traversal grid exported as PNG
+(gui/probe_interpolation.py), and exports of the windows selected in the scatter (CSV, PNG, video:
+gui/selection_exports.py) live here too. `add_probe_dock` (gui/probe_dock.py) wires it into the window.
 
 The panel finds the model through `inspector_source()` (the main window passes the controller's
 `session.inspector`, None before the model exists). One conv2d point decodes in a few ms, so it
@@ -15,83 +16,33 @@ one of its kind). Exports ask for their path through `ask_path`, which tests rep
 
 from __future__ import annotations
 
-import csv
 import time
 from typing import Any, Callable, Optional
 
 import numpy as np
-import pyqtgraph as pg
-from PyQt6 import sip
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtGui import QImage
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
-    QDockWidget, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
-    QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider,
+    QVBoxLayout, QWidget,
 )
 
-from vaeviewer.atomic import atomic_target
 from vaeviewer.errors import VaeViewerError
-from vaeviewer.gui.docks import panel_dock
+from vaeviewer.gui.frame_images import image_view, line_label, sample_frames, set_image, tile
+from vaeviewer.gui.probe_interpolation import SLIDER_SD, InterpolationMixin
+from vaeviewer.gui.selection_exports import (
+    MAX_STRIP_FRAMES, MAX_VIDEO_FRAMES, describe_result, selection_note, windows_that_fit, write_selection_csv,
+    write_selection_strip, write_selection_video,
+)
 from vaeviewer.gui.workers import LatestOnly
 
 UNUSED_KL = 0.01        # nats (mean KL of a dimension on validation); below it the dimension is unused
-SLIDER_SD = 3.0         # the sliders span ±3 standard deviations of the N(0, 1) prior
 SLIDER_TICKS = 100      # slider steps per standard deviation
-MAX_EXPORT_WINDOWS = 256
 STRIP_COLUMNS = 5       # frames per row of a decoded window in the panel
-PICK_HINT = "shift-click two points in the scatter\n(or two frames in the error timeline)"
-SELECT_HINT = "no windows selected: Ctrl+drag a box in the scatter"
-
-
-# ---- images -----------------------------------------------------------------------------
-def sample_frames(sample: np.ndarray) -> np.ndarray:
-    """A decoded sample (H, W, 1) or (T, H, W, 1) as frames (n, H, W)."""
-    frames = np.asarray(sample, np.float32)[..., 0]
-    return frames[None] if frames.ndim == 2 else frames
-
-
-def tile(frames: np.ndarray, columns: int, gap: int = 1, fill: float = 1.0) -> np.ndarray:
-    """Frames (n, H, W) in rows of `columns`, `gap` pixels of `fill` between them."""
-    n, h, w = frames.shape
-    columns = max(1, min(columns, n))
-    rows = -(-n // columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), fill, np.float32)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = frames[i]
-    return out
-
-
-def stack(images: list[np.ndarray], axis: int, gap: int = 3, fill: float = 1.0) -> np.ndarray:
-    """2-D images side by side (axis 1) or one under another (axis 0), padded to one size."""
-    size = max(im.shape[1 - axis] for im in images)
-    parts = []
-    for i, im in enumerate(images):
-        pad = [(0, 0), (0, 0)]
-        pad[1 - axis] = (0, size - im.shape[1 - axis])
-        parts.append(np.pad(im, pad, constant_values=fill))
-        if i < len(images) - 1:
-            parts.append(np.full((gap, size) if axis == 0 else (size, gap), fill, np.float32))
-    return np.concatenate(parts, axis=axis)
-
-
-def write_png(path: str, image: np.ndarray, text: str = "") -> None:
-    """A grayscale image with values 0..1 as an 8-bit PNG (written atomically; any thread)."""
-    data = np.ascontiguousarray(np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8))
-    h, w = data.shape
-    qimage = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    if text:
-        qimage.setText("Description", text)
-    try:
-        with atomic_target(path, suffix=".png") as tmp:
-            if not qimage.save(str(tmp), "PNG"):
-                raise VaeViewerError(f"{path}: the PNG could not be written (check the folder and the file name)")
-    except OSError as exc:
-        raise VaeViewerError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
+SELECT_HINT = "no windows selected: Ctrl+drag a box (Ctrl+Shift: a lasso) in the scatter"
 
 
 # ---- the panel --------------------------------------------------------------------------
-class ProbePanel(QWidget):
+class ProbePanel(InterpolationMixin, QWidget):
     """Sliders over the latent dimensions, the decoded point, interpolation and exports."""
 
     decoded = pyqtSignal(object)        # the sample shown: (H, W, 1) or (T, H, W, 1)
@@ -128,7 +79,7 @@ class ProbePanel(QWidget):
 
     # ---- layout -----------------------------------------------------------------------
     def _build(self) -> None:
-        self.origin = _line_label()
+        self.origin = line_label()
         self.from_selected = QPushButton("From selected window")
         self.from_selected.setToolTip("Set the sliders to the z mean of the window shown in the frame strips")
         self.from_selected.clicked.connect(lambda: self.load_selected(force=True))
@@ -136,7 +87,7 @@ class ProbePanel(QWidget):
         self.zero.setToolTip("Set every slider to 0 (the prior's mean)")
         self.zero.clicked.connect(lambda: self.set_z(np.zeros_like(self.z), "the prior's mean (all 0)")
                                   if self.z is not None else None)
-        self.decoded_view, self.decoded_image = _image_view()
+        self.decoded_view, self.decoded_image = image_view()
         self.decoded_view.setToolTip("the decoder's output at the sliders' point")
         self.slider_box = QWidget()
         self.slider_grid = QGridLayout(self.slider_box)
@@ -147,55 +98,39 @@ class ProbePanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setMinimumHeight(60)
 
-        self.steps = QSpinBox()
-        self.steps.setRange(2, 64)
-        self.steps.setValue(8)
-        self.steps.setToolTip("decoded steps from A to B, both ends included")
-        self.steps.valueChanged.connect(lambda _v: self.interpolate() if len(self.picks) == 2 else None)
-        self.picks_label = _line_label(PICK_HINT)
-        self.interp_view, self.interp_image = _image_view()
-        self.interp_view.setToolTip("A (left/top) to B: the decoder at evenly spaced points between their z means")
-        self.trav_steps = QSpinBox()
-        self.trav_steps.setRange(2, 21)
-        self.trav_steps.setValue(7)
-        self.trav_steps.setMaximumWidth(70)
-        self.trav_steps.setToolTip("columns of the traversal grid: values -3 … 3 of each dimension")
-        self.trav_button = QPushButton("Traversal PNG…")
-        self.trav_button.setToolTip("Rows: each dimension (largest KL first) swept over -3 … 3, the others at the "
-                                    "sliders' values. Window models: each cell is the decoded window's frames.")
-        self.trav_button.clicked.connect(lambda: self.export_traversal())
-        self.sel_label = _line_label(SELECT_HINT)
+        self.sel_label = line_label(SELECT_HINT)
         self.sel_csv = QPushButton("Indices CSV…")
         self.sel_png = QPushButton("Frames PNG…")
+        self.sel_video = QPushButton("Video…")
+        self.sel_csv.setToolTip("the selected windows' split, sequence and first/last frame (also as the file "
+                                "numbers them)")
+        self.sel_png.setToolTip(f"the selected windows' frames, input over reconstruction (at most "
+                                f"{MAX_STRIP_FRAMES} frames; the PNG says how many were left out)")
+        self.sel_video.setToolTip(f"input | reconstruction | error of the selected frames, mp4 or gif (at most "
+                                  f"{MAX_VIDEO_FRAMES} frames), as vaeviewer export --video writes them")
         self.sel_csv.clicked.connect(lambda: self.export_selection_csv())
         self.sel_png.clicked.connect(lambda: self.export_selection_png())
+        self.sel_video.clicked.connect(lambda: self.export_selection_video())
 
         top = QHBoxLayout()
         top.addWidget(self.from_selected)
         top.addWidget(self.zero)
-        interp = QGroupBox("Interpolate")
-        il = QVBoxLayout(interp)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("steps"))
-        row.addWidget(self.steps)
-        row.addStretch(1)
-        il.addWidget(self.picks_label)
-        il.addLayout(row)
-        il.addWidget(self.interp_view, 1)
+        interp = self._build_interpolation()
         export = QGroupBox("Export")
         el = QGridLayout(export)
         el.addWidget(QLabel("traversal"), 0, 0)
         el.addWidget(self.trav_steps, 0, 1)
         el.addWidget(self.trav_button, 0, 2)
         el.addWidget(self.sel_label, 1, 0, 1, 3)
-        el.addWidget(self.sel_csv, 2, 0, 1, 2)
-        el.addWidget(self.sel_png, 2, 2)
+        selection_row = QHBoxLayout()
+        for button in (self.sel_csv, self.sel_png, self.sel_video):
+            selection_row.addWidget(button)
+        el.addLayout(selection_row, 2, 0, 1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.origin)
         layout.addLayout(top)
         self.decoded_view.setMinimumHeight(120)
-        self.interp_view.setMinimumHeight(80)
         layout.addWidget(self.decoded_view, 3)
         layout.addWidget(scroll)
         layout.addWidget(interp, 2)
@@ -355,72 +290,9 @@ class ProbePanel(QWidget):
     def _show_decoded(self, sample: np.ndarray, t0: float) -> None:
         self.last_decoded = sample
         frames = sample_frames(sample)
-        _set_image(self.decoded_view, self.decoded_image, tile(frames, STRIP_COLUMNS))
+        set_image(self.decoded_view, self.decoded_image, tile(frames, STRIP_COLUMNS))
         self.decode_ms = (time.perf_counter() - t0) * 1000
         self.decoded.emit(sample)
-
-    # ---- interpolation --------------------------------------------------------------------
-    def pick_window(self, split: str, sequence: int, start: int) -> None:
-        """An interpolation end (shift-click): the first pick is A, the second B (then it runs)."""
-        if self.inspector is None:
-            return
-        self.picks = [] if len(self.picks) != 1 else self.picks
-        self.picks.append((split, int(sequence), int(start)))
-        names = [f"{'AB'[i]}: {self._describe(p)}" for i, p in enumerate(self.picks)]
-        self.picks_label.setText("\n".join(names + ([] if len(self.picks) == 2 else ["B: shift-click another"])))
-        self.picks_label.setToolTip(self.picks_label.text())
-        if len(self.picks) == 2:
-            self.interpolate()
-
-    def pick_frame(self, split: str, sequence: int, frame: int) -> None:
-        """A timeline frame as an interpolation end: the model input holding it (as a click shows)."""
-        if self.inspector is None:
-            return
-        cfg = self.inspector.config
-        t = cfg.model_window
-        start = frame if t == 1 else (frame - frame % t if cfg.stateful else max(0, frame - t // 2))
-        self.pick_window(split, sequence, start)
-
-    def interpolate(self) -> None:
-        insp, (a, b), n = self.inspector, self.picks, self.steps.value()
-
-        def job():
-            z_a, z_b = insp.window_z(*a), insp.window_z(*b)
-            return insp.interpolate(z_a, z_b, n)
-
-        self.worker.submit("interpolate", job, self._show_interpolation)
-
-    def _show_interpolation(self, frames: np.ndarray) -> None:
-        self.interpolation = frames
-        steps = [sample_frames(s) for s in frames]
-        if steps[0].shape[0] == 1:   # one frame a step: rows of 4
-            image = tile(np.concatenate(steps), 4)
-        else:                         # a window a step: one row each
-            image = stack([tile(s, len(s)) for s in steps], axis=0, gap=2)
-        _set_image(self.interp_view, self.interp_image, image)
-        self.interpolated.emit(frames)
-
-    # ---- traversal grid ---------------------------------------------------------------
-    def export_traversal(self, path: Optional[str] = None) -> None:
-        """Each dimension (largest KL first) swept over -3 … 3 from the sliders' point, as a PNG."""
-        insp = self.inspector
-        path = path or self.ask_path("Export traversal grid", "PNG image (*.png)", ".png")
-        if insp is None or not path:
-            return
-        z, order = self.z.copy(), list(self.order)
-        values = np.linspace(-SLIDER_SD, SLIDER_SD, self.trav_steps.value())
-
-        def job():
-            rows = []
-            for d in order:
-                cells = [sample_frames(s) for s in insp.traverse(z, d, values)]
-                rows.append(stack([tile(c, len(c)) for c in cells], axis=1))
-            text = (f"rows: dimensions {', '.join(f'z{d}' for d in order)}; columns: values "
-                    f"{', '.join(f'{v:.2g}' for v in values)}; other dimensions at {np.round(z, 3).tolist()}")
-            write_png(path, stack(rows, axis=0), text)
-            return path
-
-        self.worker.submit("traversal", job, self._exported)
 
     def _exported(self, path: str) -> None:
         self.message.emit(f"saved {path}")
@@ -428,20 +300,18 @@ class ProbePanel(QWidget):
 
     # ---- selection ------------------------------------------------------------------------
     def set_selection(self, split: str, sequence: np.ndarray, first: np.ndarray, length: int) -> None:
-        """The windows box-selected in the scatter: (sequence, first frame), `length` frames each."""
+        """The windows selected in the scatter (box or lasso): (sequence, first frame), `length` frames each."""
         order = np.lexsort((first, sequence))
         self.selection = (split, np.asarray(sequence, np.int64)[order], np.asarray(first, np.int64)[order],
                           max(1, int(length)))
-        n = len(order)
-        what = "frames" if length <= 1 else f"windows of {length} frames"
-        self.sel_label.setText(f"{n:,} {split} {what} selected" if n else SELECT_HINT)
+        self.sel_label.setText(selection_note(len(order), split, length, SELECT_HINT))
         self.sel_label.setToolTip(self.sel_label.text())
         self._enable_selection_exports()
 
     def _enable_selection_exports(self) -> None:
         has = len(self.selection[1]) > 0
-        self.sel_csv.setEnabled(has)
-        self.sel_png.setEnabled(has)
+        for button in (self.sel_csv, self.sel_png, self.sel_video):
+            button.setEnabled(has)
 
     def selection_rows(self) -> list[tuple[str, int, int, int]]:
         """(split, sequence, first_frame, last_frame) of each selected window, sorted."""
@@ -455,50 +325,40 @@ class ProbePanel(QWidget):
         path = path or (self.ask_path("Export selected frame indices", "CSV (*.csv)", ".csv") if rows else None)
         if not rows or not path:
             return 0
-        names = self.frame_names
         try:
-            with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-                out = csv.writer(fh)
-                out.writerow(["split", "sequence", "first_frame", "last_frame", "source", "first_frame_in_source",
-                              "last_frame_in_source"])
-                for split, s, a, b in rows:
-                    source = names.source_name(split, s) if names is not None else ""
-                    in_file = (lambda f: names.in_file(split, s, f)) if names is not None else (lambda f: f)
-                    out.writerow([split, s, a, b, source, in_file(a), in_file(b)])
-        except OSError as exc:
-            self.failed.emit(f"{path}: cannot write ({exc.strerror or exc})")
+            write_selection_csv(path, rows, self.frame_names)
+        except VaeViewerError as exc:
+            self.failed.emit(str(exc))
             return 0
         self._exported(path)
         return len(rows)
 
     def export_selection_png(self, path: Optional[str] = None) -> int:
-        """The selected windows' input frames: one row per window (conv2d: frames in rows of 16);
-        at most MAX_EXPORT_WINDOWS windows, the first in (sequence, frame) order."""
+        """The selected windows' inputs over their reconstructions as a PNG, written on the worker
+        (`exported` when done); returns the windows it will hold (at most MAX_STRIP_FRAMES frames)."""
+        return self._export_selection(path, "Export selected frames", "PNG image (*.png)", ".png",
+                                      write_selection_strip, MAX_STRIP_FRAMES)
+
+    def export_selection_video(self, path: Optional[str] = None) -> int:
+        """input | reconstruction | error of the selected frames as an mp4 (or a gif, by the file
+        name), written on the worker with `vaeviewer export --video`'s writer; returns the windows."""
+        return self._export_selection(path, "Export selected frames as video", "MP4 video (*.mp4);;GIF (*.gif)",
+                                      ".mp4", write_selection_video, MAX_VIDEO_FRAMES)
+
+    def _export_selection(self, path, title, filt, suffix, write, max_frames) -> int:
         insp, rows = self.inspector, self.selection_rows()
         if insp is None or not rows:
             self.failed.emit("nothing to export: select windows in the latent scatter of a model first")
             return 0
-        path = path or self.ask_path("Export selected frames", "PNG image (*.png)", ".png")
+        path = path or self.ask_path(title, filt, suffix)
         if not path:
             return 0
-        from vaeviewer.data.windows import frames_to_float
-
-        shown = rows[:MAX_EXPORT_WINDOWS]
-        cut = [frames_to_float(insp.split_list(split)[s].frames[a:b + 1]) for split, s, a, b in shown]
-        if shown[0][3] == shown[0][2]:
-            image = tile(np.concatenate(cut), 16)
-        else:
-            image = stack([tile(c, len(c)) for c in cut], axis=0, gap=2)
-        text = "; ".join(f"{split} {s} {a}-{b}" for split, s, a, b in shown)
-        try:
-            write_png(path, image, "rows (split sequence first-last): " + text)
-        except VaeViewerError as exc:
-            self.failed.emit(str(exc))
-            return 0
-        if len(rows) > len(shown):
-            self.message.emit(f"{len(shown)} of {len(rows)} selected windows written to {path} (the first ones)")
-        self._exported(path)
-        return len(shown)
+        what = "frames" if rows[0][2] == rows[0][3] else "windows"
+        self.message.emit(f"writing {path}…")
+        self.worker.submit(f"export {path}", lambda: write(path, insp, rows),
+                           lambda done: (self.message.emit(describe_result(path, done, what)),
+                                         self.exported.emit(path)))
+        return len(windows_that_fit(rows, max_frames))
 
     # ---- helpers ------------------------------------------------------------------------
     def _describe(self, key: tuple[str, int, int]) -> str:
@@ -518,88 +378,3 @@ class ProbePanel(QWidget):
         return path or None
 
 
-def _line_label(text: str = "") -> QLabel:
-    """A label that never widens the panel: long lines are cut, the tooltip holds them."""
-    label = QLabel(text)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    label.setToolTip(text)
-    return label
-
-
-def _image_view() -> tuple[pg.GraphicsLayoutWidget, pg.ImageItem]:
-    view = pg.GraphicsLayoutWidget()
-    view.ci.setContentsMargins(0, 0, 0, 0)
-    box = view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
-    image = pg.ImageItem(levels=(0.0, 1.0))
-    box.addItem(image)
-    view.setMinimumHeight(60)
-    # Heights come from the panel's stretch factors, not from QGraphicsView's large size hint.
-    view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-    view.box = box
-    return view, image
-
-
-def _set_image(view: pg.GraphicsLayoutWidget, item: pg.ImageItem, image: np.ndarray) -> None:
-    """Show a 0..1 image with fixed levels; refit the view when its shape changes."""
-    reshaped = item.image is None or item.image.shape != image.shape
-    item.setImage(np.ascontiguousarray(image, np.float32), levels=(0.0, 1.0), autoLevels=False)
-    if reshaped:
-        view.box.autoRange(padding=0.01)
-
-
-# ---- in the main window -------------------------------------------------------------------
-def add_probe_dock(window: QMainWindow) -> tuple[ProbePanel, QDockWidget]:
-    """Put a Probe panel in a dock right of the views and wire it to the window's widgets.
-
-    The panel reads `window.controller.session.inspector`; it follows the window the strips show
-    (each snapshot), the scatter's clicks, shift-clicks and box selection, and the timeline's
-    shift-clicks. The box selection is also shaded in the error timeline.
-    """
-    from vaeviewer.gui.frame_names import FrameNames
-
-    c, scatter, timeline = window.controller, window.scatter, window.timeline
-    panel = ProbePanel(lambda: getattr(c.session, "inspector", None), busy=lambda: c.running)
-    dock = panel_dock("Probe", "probe", panel)
-    dock.setMinimumWidth(260)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.resizeDocks([dock], [280], Qt.Orientation.Horizontal)   # the width left goes to the views
-
-    def on_snapshot(snap: Any) -> None:
-        panel.refresh()
-        if snap.kl_per_dim is not None:
-            panel.set_kl(snap.kl_per_dim)
-        panel.set_selected(snap.split, snap.sequence, snap.start)
-        # A validation pass (new weights): the selected window's z mean moved; follow it unless the
-        # user has moved away from it (sliders, a click in the scatter, an interpolation end).
-        if snap.latents is not None and panel.origin.text().startswith("decoding: z mean of"):
-            panel.load_selected(force=True)
-
-    def on_started(started: Any) -> None:
-        panel.frame_names = FrameNames.from_started(started)
-        panel.refresh()
-
-    def on_selection() -> None:
-        seq, first = scatter.selected_windows()
-        panel.set_selection(scatter.split, seq, first, scatter.window)
-        n = timeline.highlight_windows(seq, first, scatter.window)
-        if len(seq):
-            window.status.showMessage(f"{len(seq):,} points selected: {n:,} frames shaded in the error timeline", 5000)
-
-    c.snapshot.connect(on_snapshot)
-    c.runStarted.connect(on_started)
-    # The weights are final (or new): the selected window's z mean again.
-    for signal in (c.checkpointLoaded, c.runFinished):
-        signal.connect(lambda _x: (panel.refresh(), panel.load_selected(force=True)))
-    scatter.planeClicked.connect(lambda x, y: panel.set_z(scatter.latent_at(x, y, panel.base_point()),
-                                                          f"the scatter at ({x:.2f}, {y:.2f})", background=True)
-                                 if panel.z is not None else None)
-    scatter.windowPicked.connect(panel.pick_window)
-    scatter.selectionChanged.connect(on_selection)
-    timeline.framePicked.connect(panel.pick_frame)
-    panel.pointChanged.connect(scatter.show_probe)
-    panel.message.connect(lambda text: window.status.showMessage(text, 5000))
-    panel.failed.connect(window.show_error)
-    for menu_action in window.menuBar().actions():
-        if menu_action.text() == "&View" and menu_action.menu() is not None:
-            menu_action.menu().addAction(dock.toggleViewAction())
-    return panel, dock

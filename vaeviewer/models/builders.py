@@ -7,10 +7,11 @@ the reconstruction has exactly the input's shape and the data is never resized.
 - ``conv2d`` (the original): Conv2D(f, 3, s2, relu) per stage -> Flatten -> Dense(inner, relu)
   -> z_mean, z_log_var; the decoder mirrors it with Dense -> Reshape -> Conv2DTranspose(f, 3, s2)
   per stage -> Conv2DTranspose(1, 3) -> crop -> sigmoid.
-- ``conv3d``: the same with Conv3D / Conv3DTranspose over (T, H, W, 1) windows and one latent per
-  window. The time axis is strided by 2 in as many stages as T has factors of 2 (T=10: one stage,
-  T=16: all of them, T=1 or 5: none), so no frame is padded or dropped; the time kernel is 3
-  (1 when T = 1).
+- ``conv3d`` (built in models.conv3d): the same with Conv3D / Conv3DTranspose over (T, H, W, 1)
+  windows and one latent per window. The time axis is strided by 2 in as many stages as T has
+  factors of 2 (T=10: one stage, T=16: all of them, T=1 or 5: none), so no frame is padded or
+  dropped; the time kernel is 3 (1 when T = 1). Its encoder head ('pool' or 'flatten') decides
+  whether the time steps left are averaged before the dense layer.
 - ``convlstm``: per-frame convolution stages (Conv2D applied to all B*T frames at once, see
   layers.FoldTime) down to the coarsest grid, then ConvLSTM2D over the window; the decoder
   mirrors it: Dense -> repeat over T -> ConvLSTM2D (return_sequences) -> per-frame transposed
@@ -45,7 +46,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from vaeviewer.config import VARIANTS, RunConfig
+from vaeviewer.config import CONV3D_HEAD_DEFAULT, CONV3D_HEADS, VARIANTS, RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE
 from vaeviewer.models.layers import (
@@ -208,40 +209,6 @@ def _build_conv2d(frame_shape, filters, inner_dim, latent_dim, batch_size, seed,
     return encoder, decoder
 
 
-def _build_conv3d(frame_shape, window, filters, inner_dim, latent_dim, batch_size, seed, dropout=0.0,
-                  frame_layers=True):
-    h, w = frame_shape
-    m = 2 ** len(filters)
-    hp, wp = _padded(h, m), _padded(w, m)
-    pad = ((0, 0), (0, hp - h), (0, wp - w))
-    t_strides = time_strides(window, len(filters))
-    kt = 3 if window > 1 else 1
-
-    inp = keras.Input(shape=(window, h, w, 1), batch_size=batch_size, name="windows")
-    # Not ZeroPadding3D: TF 2.21's CPU graph rewrite fuses Pad + Conv3D wrongly (a (10, 61, 77)
-    # window comes out (4, 31, 39) instead of (5, 32, 40) inside tf.function, while eager mode is
-    # right) and, with 'valid', fails on the gradient graph and drops every other fusion.
-    x = FrameNorm(name="frame_norm")(inp) if frame_layers else inp
-    x = ZeroPadEnd(pad, name="pad")(x) if pad != ((0, 0),) * 3 else x
-    for i, (f, st) in enumerate(zip(filters, t_strides)):
-        x = layers.Conv3D(f, (kt, 3, 3), strides=(st, 2, 2), padding="same", activation="relu",
-                          name=f"conv_{i}", **_conv_kwargs(seed, i))(x)
-    x = _dense_head(x, inner_dim, dropout, seed)
-    encoder = keras.Model(inp, list(_latent_heads(x, latent_dim, seed)), name="encoder")
-
-    gt = window // (2 ** t_strides.count(2))
-    gh, gw = hp // m, wp // m
-    z = keras.Input(shape=(latent_dim,), batch_size=batch_size, name="z")
-    y = _expand(z, (gt, gh, gw, filters[-1]), seed)
-    y = _decoder_convs(y, filters, seed, rank=3, kernel=(kt, 3, 3),
-                       stage_strides=[(st, 2, 2) for st in reversed(t_strides)], mirrored_input=_fast_decoder())
-    if pad != ((0, 0),) * 3:
-        y = layers.Cropping3D(pad, name="crop")(y)
-    out = _output_stage(y, z, (window, h, w, 1), seed, frame_layers)
-    decoder = keras.Model(z, out, name="decoder")
-    return encoder, decoder
-
-
 def _build_convlstm(frame_shape, window, filters, inner_dim, latent_dim, stateful, batch_size, seed, dropout=0.0,
                     frame_layers=True):
     h, w = frame_shape
@@ -307,6 +274,7 @@ def build_vae(
     jit_compile: bool | str = "auto",
     dropout: float = 0.0,
     frame_layers: bool = True,
+    conv3d_head: str = CONV3D_HEAD_DEFAULT,
 ) -> VAE:
     """Build and compile (Adam) a VAE of the given variant under the current dtype policy.
 
@@ -319,6 +287,8 @@ def build_vae(
         dropout: rate of the encoder's dropout before and after its dense layer (0: none).
         frame_layers: include the input standardisation and the linear latent->pixels path
             (False only rebuilds models saved before they existed).
+        conv3d_head: conv3d only: 'pool' or 'flatten', how the encoder's features reach its
+            dense layer (see models.conv3d); a spec without it is a 'flatten' model.
 
     Raises:
         VaeViewerError: for a bad variant / combination of settings.
@@ -340,13 +310,17 @@ def build_vae(
         raise VaeViewerError("setting stateful: a stateful model needs a fixed batch size")
     if variant == "conv2d":
         window = 1
+    if conv3d_head not in CONV3D_HEADS:
+        raise VaeViewerError(f"setting conv3d_head: {conv3d_head!r} is not one of {', '.join(CONV3D_HEADS)}")
 
     if variant == "conv2d":
         encoder, decoder = _build_conv2d((h, w), filters, inner_dim, latent_dim, batch_size, seed, dropout,
                                          frame_layers)
     elif variant == "conv3d":
-        encoder, decoder = _build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed, dropout,
-                                         frame_layers)
+        from vaeviewer.models.conv3d import build_conv3d   # it builds on this module's parts
+
+        encoder, decoder = build_conv3d((h, w), window, filters, inner_dim, latent_dim, batch_size, seed, dropout,
+                                        frame_layers, conv3d_head)
     else:
         encoder, decoder = _build_convlstm((h, w), window, filters, inner_dim, latent_dim, stateful,
                                            batch_size, seed, dropout, frame_layers)
@@ -367,6 +341,8 @@ def build_vae(
         "dropout": float(dropout),
         "frame_layers": bool(frame_layers),
     }
+    if variant == "conv3d":
+        spec["conv3d_head"] = conv3d_head
     model = VAE(encoder, decoder, loss=loss, beta=beta, seed=seed, spec=spec, name=f"vae_{variant}")
     model.build(tuple(encoder.inputs[0].shape))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), jit_compile=jit_compile)
@@ -438,4 +414,5 @@ def build_from_config(cfg: RunConfig, frame_shape, beta: float | None = None) ->
             learning_rate=cfg.learning_rate,
             seed=cfg.seed,
             dropout=cfg.dropout,
+            conv3d_head=cfg.conv3d_head,
         )

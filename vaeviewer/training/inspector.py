@@ -1,7 +1,7 @@
 """The Inspector: a model, its data and its config, answering every question a view asks.
 
 It holds no thread and does not know whether anything trains. The trainer owns one while it
-runs (and tells it when the weights change); `open_run` (in `vaeviewer.training.runs`) makes
+runs (and tells it when the weights change); `open_run` (in `vaeviewer.training.opened_run`) makes
 one for a finished run directory. Everything goes through `models.inference`, the one forward
 path.
 
@@ -24,6 +24,7 @@ from vaeviewer.data.windows import frames_to_float
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.prepare import PreparedData, model_batch
+from vaeviewer.training.run_facts import RunFacts
 from vaeviewer.training.timeline import TimelineAverage, WalkResult, timeline_index, timeline_stride
 
 
@@ -39,7 +40,7 @@ def _one_at_a_time(method):
     return locked
 
 
-class Inspector:
+class Inspector(RunFacts):
     """Views of one model over prepared data.
 
     Args:
@@ -78,7 +79,7 @@ class Inspector:
     def open(cls, run_dir, sequences: Optional[list] = None) -> "Inspector":
         """The Inspector of a finished run directory: its best.keras over its own data (split as in
         training, with baselines), or over `sequences` taken whole. Read-only."""
-        from vaeviewer.training.runs import Run
+        from vaeviewer.training.opened_run import Run   # lazily: a Run makes Inspectors
 
         return Run(run_dir).inspector(sequences)
 
@@ -113,10 +114,14 @@ class Inspector:
 
     # ---- data ---------------------------------------------------------------------------
     def split_list(self, split: str) -> list:
+        return self.named_split(split)[1]
+
+    def named_split(self, split: str) -> tuple[str, list]:
+        """("valid" or "train", its sequences): without validation data every split is the training part."""
         d = self.data
         if split == "valid" and d.valid:
-            return d.valid
-        return d.train
+            return "valid", d.valid
+        return "train", d.train
 
     # ---- one window in detail -----------------------------------------------------------
     @_one_at_a_time
@@ -125,8 +130,7 @@ class Inspector:
         from vaeviewer.models import inference
 
         cfg = self.config
-        seqs = self.split_list(split)
-        split = "valid" if seqs is self.data.valid and self.data.valid else "train"
+        split, seqs = self.named_split(split)
         sequence = int(np.clip(sequence, 0, len(seqs) - 1))
         frames = seqs[sequence].frames
         view_t = cfg.window
@@ -174,6 +178,12 @@ class Inspector:
         walks on with the current ones, so that live views do not stall training. Once the run
         has ended every view is exact again.
         """
+        window_at, (_, _, recon) = self._walk_stateful(model, split, sequence, k)
+        return window_at(k)[0], recon[0]
+
+    def _walk_stateful(self, model, split: str, sequence: int, k: int):
+        """(window_at, inference.forward's outputs for window k) with the state carried from the
+        sequence's start (see `stateful_window`); window_at(j) is window j as (1, T, H, W, 1)."""
         from vaeviewer.models import inference
 
         t = self.config.model_window
@@ -183,8 +193,7 @@ class Inspector:
         def window_at(j: int) -> np.ndarray:
             return frames_to_float(frames[j * t:(j + 1) * t]).reshape(1, t, *frames.shape[1:], 1)
 
-        _, _, recon = inference.walk_to_window(model, window_at, k, inference.forward, cache, split, sequence)
-        return window_at(k)[0], recon[0]
+        return window_at, inference.walk_to_window(model, window_at, k, inference.forward, cache, split, sequence)
 
     # ---- a pass over a split ------------------------------------------------------------
     @_one_at_a_time
@@ -223,8 +232,7 @@ class Inspector:
         from vaeviewer.models import inference
 
         cfg, d = self.config, self.data
-        seqs = self.split_list(split)
-        split = "valid" if seqs is d.valid and d.valid else "train"
+        split, seqs = self.named_split(split)
         t = cfg.model_window
         index = d.valid_index if split == "valid" and d.valid_index is not None else win.make_windows(seqs, t, t)
         model = self.viewer_model()
@@ -321,24 +329,14 @@ class Inspector:
     @_one_at_a_time
     def window_z(self, split: str, sequence: int, start: int) -> np.ndarray:
         """z mean (K,) of the model input that starts at `start` (for conv2d: that frame)."""
-        from vaeviewer.models import inference
-
         cfg = self.config
-        seqs = self.split_list(split)
-        frames = seqs[int(np.clip(sequence, 0, len(seqs) - 1))].frames
+        split, seqs = self.named_split(split)
+        sequence = int(np.clip(sequence, 0, len(seqs) - 1))
+        frames = seqs[sequence].frames
         t = cfg.model_window
         start = int(np.clip(start, 0, len(frames) - t))
         if cfg.stateful:
-            model = self.viewer_model()
-            k = start // t
-            seq_i = int(np.clip(sequence, 0, len(seqs) - 1))
-            split_name = "valid" if seqs is self.data.valid and self.data.valid else "train"
-            cache = self.checkpoints(split_name, model, None if self.live else self.weights_token())
-
-            def window_at(j: int) -> np.ndarray:
-                return frames_to_float(frames[j * t:(j + 1) * t]).reshape(1, t, *frames.shape[1:], 1)
-
-            z_mean = inference.walk_to_window(model, window_at, k, inference.forward, cache, split_name, seq_i)[0]
+            z_mean = self._walk_stateful(self.viewer_model(), split, sequence, start // t)[1][0]
             return np.asarray(z_mean[0], np.float32)
         x = frames_to_float(frames[start:start + t])
         x = x[..., None] if not cfg.uses_windows else x[None, ..., None]
@@ -360,57 +358,3 @@ class Inspector:
         w = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]
         points = (1.0 - w) * np.asarray(z_a, np.float32)[None] + w * np.asarray(z_b, np.float32)[None]
         return self.decode(points)
-
-    # ---- what the views lay out by ------------------------------------------------------
-    def started_event(self, steps: int, n_train: int) -> ev.RunStarted:
-        """What the views need to know of the data and settings (a run start, a checkpoint load,
-        an opened run)."""
-        cfg, d = self.config, self.data
-        both = d.train + d.valid
-        return ev.RunStarted(
-            config=cfg.to_dict(),
-            device=self.device,
-            precision=self.precision,
-            n_sequences=d.n_sources,
-            frame_shape=d.frame_shape,
-            n_train=n_train,
-            n_valid=len(d.valid_index) if d.valid_index is not None else 0,
-            steps_per_epoch=steps,
-            epochs=cfg.epochs,
-            intensity=d.intensity,
-            train_lengths=[len(s) for s in d.train],
-            valid_lengths=[len(s) for s in d.valid],
-            # Where each part sits in its file, so the views name frames as the file does.
-            train_offsets=[int(s.offset) for s in d.train],
-            valid_offsets=[int(s.offset) for s in d.valid],
-            train_sources=[int(s.source_index) for s in d.train],
-            valid_sources=[int(s.source_index) for s in d.valid],
-            source_names=[next((s.name for s in both if s.source_index == i), "") for i in range(d.n_sources)],
-            source_lengths=[max((s.offset + len(s) for s in both if s.source_index == i), default=0)
-                            for i in range(d.n_sources)],
-        )
-
-    def compute_baselines(self) -> ev.Baselines:
-        """The mean-frame and per-frame PCA errors on the validation frames (and, for window
-        models, PCA with K components per window, the baseline at equal budget); kept here for
-        the verdicts and returned as the event the views draw."""
-        from vaeviewer.training.baselines import compute_baselines, compute_window_pca
-
-        cfg, d = self.config, self.data
-        self.baselines = compute_baselines(d.train, d.valid, cfg.latent_dim, seed=cfg.seed)
-        if cfg.uses_windows:
-            # Fitted on windows at stride 1 whatever the run's stride: the same baseline for every
-            # run with this window (stateful or not), as the per-frame baselines are.
-            self.window_pca_mse = compute_window_pca(d.train, d.valid, cfg.model_window, cfg.latent_dim, stride=1,
-                                                     seed=cfg.seed)
-        return ev.Baselines(mean_frame_mse=self.baselines[0], pca_mse=self.baselines[1],
-                            window_pca_mse=self.window_pca_mse, window=cfg.model_window)
-
-    def verdict(self, row: dict[str, Any], history: list[dict[str, Any]]):
-        """The verdict on `row`'s validation MSE, with the history so far (see verdict.py)."""
-        from vaeviewer.training.verdict import assess
-
-        mean_mse, pca_mse = self.baselines if self.baselines else (None, None)
-        n_frames = sum(len(s) for s in self.data.train)
-        return assess(row.get("val_mse"), pca_mse, mean_mse, self.config.latent_dim, history, n_frames,
-                      val_kl=row.get("val_kl"), window=self.config.model_window, window_pca_mse=self.window_pca_mse)

@@ -4,37 +4,34 @@ The GUI runs `TrainingSession.run()` in a worker thread; the CLI runs it in the 
 execute exactly this code. The session talks to the outside only through its listener (events
 from `vaeviewer.training.events`) and a few thread-safe controls: `pause`, `resume`, `stop`,
 `request_snapshot`.
+
+This module sets a run up (data, model, run directory) and holds the controls; the epoch loop is
+`vaeviewer.training.training_loop`, the views and checkpoint load/save `vaeviewer.training.session_views`.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Optional
 
-import numpy as np
-
-from vaeviewer.config import RunConfig, adopt_model_spec
+from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.training import events as ev
 from vaeviewer.training.inspector import Inspector
-from vaeviewer.training.prefetch import prefetch
 from vaeviewer.training.prepare import PreparedData  # noqa: F401  (re-exported)
-from vaeviewer.training.report import divergence_message, epochs_text, run_summary
+from vaeviewer.training.report import run_summary
+from vaeviewer.training.run_facts import source_lengths
 from vaeviewer.training.rundir import RunDirectory
+from vaeviewer.training.session_views import SessionViews
+from vaeviewer.training.training_loop import StopRun, TrainingLoop
 
 Listener = Callable[[Any], None]
 
 
-class _StopRun(Exception):
-    """Raised inside the loop when stop() was requested."""
-
-
-class TrainingSession:
+class TrainingSession(TrainingLoop, SessionViews):
     """Train one VAE from a RunConfig, reporting to `listener`.
 
     Args:
@@ -110,7 +107,7 @@ class TrainingSession:
         self._t_start = time.perf_counter()
         try:
             return self._run()
-        except _StopRun:
+        except StopRun:
             summary = self._summary(0.0)
             self._emit(ev.RunFinished("stopped", "stopped before training began", summary))
             return summary
@@ -128,7 +125,7 @@ class TrainingSession:
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
-            raise _StopRun()
+            raise StopRun()
 
     def _run(self) -> dict[str, Any]:
         cfg = self.config
@@ -177,8 +174,7 @@ class TrainingSession:
             self._rundir.write_data_info({
                 "intensity": list(d.intensity) if d.intensity else None, "frame_shape": list(d.frame_shape),
                 # frames per loaded sequence: opening the run on moved data checks it is the same
-                "sequence_lengths": [max((s.offset + len(s) for s in d.train + d.valid if s.source_index == i), default=0)
-                                     for i in range(d.n_sources)]})
+                "sequence_lengths": source_lengths(d)})
 
         steps = self.data.steps_per_epoch(self.config)
         d = self.data
@@ -237,205 +233,6 @@ class TrainingSession:
         builders.set_frame_statistics(model, mean_frame, spread)
         return model
 
-    # ---- the loop -----------------------------------------------------------------------
-    def _train_loop(self, cfg: RunConfig, steps: int) -> dict[str, Any]:
-        from vaeviewer.models import inference
-
-        model = self.model
-        rng = np.random.default_rng(cfg.seed + len(self.history))
-        start_epoch = len(self.history)
-        total_steps = max(1, (cfg.epochs - start_epoch) * steps)
-        good_weights = model.get_weights()
-        best_weights, best_row = None, None
-        best = min((h.get("val_loss") or h.get("loss") or math.inf for h in self.history), default=math.inf)
-        t_run = time.perf_counter()
-        train_seconds = 0.0   # inside train_on_batch only
-        train_wall = 0.0      # the whole batch loop: data, steps, events, snapshots (not validation)
-        samples_done = 0
-        done_steps = 0
-        looked, looked_seconds = False, 0.0   # the first look (config.first_look_s): once, not timed as training
-        reason, message = "completed", f"finished {epochs_text(cfg.epochs)}"
-
-        try:
-            for epoch in range(start_epoch, cfg.epochs):
-                self._set_kl_weight(epoch)
-                sums = np.zeros(3)
-                n_batches = 0
-                t_epoch = time.perf_counter()
-                for step, (reset, x) in enumerate(prefetch(self.data.train_batches(cfg, rng))):
-                    if step >= steps:
-                        break
-                    self._between_batches()
-                    if reset:
-                        inference.reset_states(model)
-                    t0 = time.perf_counter()
-                    logs = model.train_on_batch(self._distribute(x), return_dict=True)
-                    dt = time.perf_counter() - t0
-                    train_seconds += dt
-                    values = np.array([logs["loss"], logs["reconstruction"], logs["kl"]], dtype=np.float64)
-                    if not np.all(np.isfinite(values)):
-                        model.set_weights(good_weights)
-                        self.inspector.weights_changed()
-                        raise _Diverged(epoch, step)
-                    sums += values
-                    n_batches += 1
-                    samples_done += len(x)
-                    done_steps += 1
-                    self.global_step += 1
-                    rate = len(x) / dt if dt > 0 else 0.0
-                    elapsed = time.perf_counter() - t_run
-                    eta = elapsed / done_steps * (total_steps - done_steps)
-                    self._emit(ev.BatchEnd(epoch, step, self.global_step, *values.tolist(), rate, eta))
-                    self._maybe_detail_snapshot()
-                    if not self.history and not looked and cfg.first_look_s and \
-                            time.perf_counter() - self._t_start >= cfg.first_look_s and step + 1 < steps:
-                        looked = True
-                        t_look = time.perf_counter()
-                        self._first_look(epoch, step + 1, steps)
-                        looked_seconds += time.perf_counter() - t_look
-                train_wall += time.perf_counter() - t_epoch - looked_seconds
-                looked_seconds = 0.0
-                if cfg.stateful:
-                    inference.reset_states(model)
-                train_terms = dict(zip(("loss", "reconstruction", "kl"), (sums / max(n_batches, 1)).tolist()))
-                self._check_stop()
-                valid_terms, snapshot = self._validate()
-                # history rows count epochs from 1, as the console does; EpochEnd.epoch stays 0-based
-                row = {"epoch": epoch + 1, "global_step": self.global_step, **train_terms,
-                       **{f"val_{k}": v for k, v in valid_terms.items()},
-                       "seconds": time.perf_counter() - t_epoch}
-                self.history.append(row)
-                good_weights = model.get_weights()
-                self._emit(ev.EpochEnd(epoch, train_terms, valid_terms, row["seconds"],
-                                       kl_per_dim=snapshot.kl_per_dim if snapshot else None,
-                                       verdict=self._verdict(row)))
-                if snapshot is not None:
-                    self._emit(snapshot)
-                score = valid_terms.get("loss", train_terms["loss"])
-                if score < best:
-                    best_weights, best_row = good_weights, row
-                self._write_epoch(score < best)
-                best = min(best, score)
-        except _StopRun:
-            reason, message = "stopped", f"stopped after {epochs_text(len(self.history))}, step {self.global_step}"
-        except _Diverged as exc:
-            reason = "diverged"
-            message = self._divergence_message(exc)
-        last_row = self.history[-1] if self.history else {}
-        if cfg.restore_best and best_weights is not None and best_row is not last_row:
-            # Early stopping's "restore best weights": the model left to inspect is the one with
-            # the lowest validation loss of this run, as best.keras holds.
-            model.set_weights(best_weights)
-            self.inspector.weights_changed()
-            message += f"; kept the weights of epoch {best_row['epoch']} (lowest validation loss)"
-            try:
-                snapshot = self.full_snapshot_now()
-            except _StopRun:  # stopped: the views keep the last snapshot
-                snapshot = None
-            if snapshot is not None:
-                self._emit(snapshot)
-        seconds = time.perf_counter() - t_run
-        summary = self._summary(samples_done / train_wall if train_wall else 0.0, seconds, best_row)
-        summary["step_samples_per_s"] = samples_done / train_seconds if train_seconds else 0.0
-        summary["reason"] = reason
-        if self.history:
-            verdict = self._verdict(best_row if (cfg.restore_best and best_row is not None) else last_row)
-            summary.update(verdict.as_dict())
-            message = f"{message.rstrip('.')}. {verdict.text}"
-        self._emit(ev.RunFinished(reason, message, summary))
-        return summary
-
-    def _first_look(self, epoch: int, done: int, steps: int) -> None:
-        """Validate once before the first epoch ends, for a first verdict (the weights are not touched)."""
-        self._emit(ev.Message("first look: validating before the first epoch ends"))
-        valid, snapshot = self._validate()
-        if not valid:
-            return
-        row = {f"val_{k}": v for k, v in valid.items()}
-        self._emit(ev.FirstLook(epoch, done, done / steps, time.perf_counter() - self._t_start, valid,
-                                verdict=self._verdict(row)))
-        if snapshot is not None:
-            self._emit(snapshot)
-
-    def _divergence_message(self, exc: "_Diverged") -> str:
-        return divergence_message(exc.epoch, exc.step, len(self.history), self._rundir, self.precision)
-
-    def _distribute(self, x: np.ndarray):
-        """Under a multi-replica strategy, give each replica its own slice of the batch."""
-        if self.replicas <= 1 or len(x) < self.replicas:
-            return x
-        import tensorflow as tf
-
-        n = self.replicas
-        return self.strategy.experimental_distribute_values_from_function(
-            lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group :: n])
-        )
-
-    def _set_kl_weight(self, epoch: int) -> None:
-        warm = self.config.kl_warmup_epochs
-        weight = 1.0 if warm <= 0 else min(1.0, (epoch + 1) / (warm + 1))
-        self.model.kl_weight.assign(weight)
-
-    def _between_batches(self) -> None:
-        """Honour stop, pause and snapshot requests. Called before every batch."""
-        self._handle_requests()
-        while not self._unpaused.is_set():
-            self._unpaused.wait(0.05)
-            self._handle_requests()
-        self._check_stop()
-
-    def _handle_requests(self) -> None:
-        """Answer the newest view request only: the ones before it are stale (keys pressed fast)."""
-        newest = None
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                break
-            if request[0] == "snapshot":
-                newest = request
-        if newest is not None:
-            self.inspector.selected = newest[1:]
-            self._emit(self._detail_snapshot(*self.inspector.selected))
-            self._last_detail_t = time.perf_counter()
-
-    def _maybe_detail_snapshot(self) -> None:
-        now = time.perf_counter()
-        if now - self._last_detail_t >= self.config.snapshot_interval_s:
-            self._last_detail_t = now
-            self._emit(self._detail_snapshot(*self.inspector.selected))
-
-    # ---- views (through the Inspector) ---------------------------------------------------
-    def _synced_inspector(self) -> Inspector:
-        """The Inspector, told which weights the model holds now and whether training runs."""
-        self.inspector.live = self.running
-        self.inspector.step = self.global_step
-        return self.inspector
-
-    def _detail_snapshot(self, split: str, sequence: int, start: int) -> ev.Snapshot:
-        return self._synced_inspector().window(split, sequence, start)
-
-    def _validate(self) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
-        return self._synced_inspector().validate(self._check_stop if self.running else None)
-
-    def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot:
-        """The detail snapshot of one window, computed now. Only when `run()` is not executing."""
-        if self.model is None or self.data is None:
-            raise VaeViewerError("no trained model yet: start a run first")
-        if self.running:
-            raise VaeViewerError("the run is in progress: use request_snapshot() while training")
-        self.inspector.selected = (split, sequence, start)
-        return self._detail_snapshot(split, sequence, start)
-
-    def full_snapshot(self) -> Optional[ev.Snapshot]:
-        """Latents, error timeline and the selected window, computed now (not while running)."""
-        if self.model is None or self.running:
-            return None
-        return self.full_snapshot_now()
-
-    def full_snapshot_now(self) -> Optional[ev.Snapshot]:
-        return self._validate()[1]
-
     # ---- persistence --------------------------------------------------------------------
     def _write_epoch(self, improved: bool) -> None:
         if self._rundir is None:
@@ -445,77 +242,5 @@ class TrainingSession:
         self._emit(ev.Message("saving checkpoint"))
         self._rundir.save_epoch(self.model, self.history, improved)
 
-    def save_checkpoint(self, path: str | Path) -> None:
-        """Save the current model as a .keras file (atomically). Not while a batch runs."""
-        if self.model is None:
-            raise VaeViewerError("no model to save yet: start a run first")
-        from vaeviewer.models.io import save_model
-
-        save_model(self.model, path)
-
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Replace the model by a saved one (safe mode) for inspection; not while running.
-
-        The checkpoint must fit this session's settings: same variant, stateful mode, window
-        and frame size. The views are refreshed with a full snapshot through the listener.
-        """
-        if self.running:
-            raise VaeViewerError("stop the run before loading a checkpoint")
-        from vaeviewer.models.io import load_model
-
-        model = load_model(path)
-        cfg = self.config
-        if self.data is None:
-            # A session that never trained (a fresh window): take the model's own architecture
-            # settings, so that any checkpoint of the loaded data's frame size opens.
-            cfg = self.config = adopt_model_spec(cfg, model.spec).validate()
-            self.data = self._prepare_data(cfg)
-        expected = (cfg.model_window,) if cfg.uses_windows else ()
-        expected += (*self.data.frame_shape, 1)
-        found = tuple(model.sample_shape)
-        if model.variant not in (None, cfg.variant) or bool(model.stateful) != cfg.stateful or found != expected:
-            raise VaeViewerError(
-                f"{path}: this checkpoint is a {'stateful ' if model.stateful else ''}{model.variant} model for inputs "
-                f"{found}, but the current settings need a {'stateful ' if cfg.stateful else ''}{cfg.variant} model "
-                f"for {expected}; change the settings (variant, window, frame size) to match it"
-            )
-        self.model = model
-        self._make_inspector()
-        self._emit(self.started_event(self.data.steps_per_epoch(self.config)))   # the views lay out for this model
-        snapshot = self.full_snapshot()
-        if snapshot is not None:
-            self._emit(snapshot)
-
-    def started_event(self, steps: int) -> ev.RunStarted:
-        """What the views need to know of this run's data and settings (sent at the start, and
-        after a checkpoint load so the views lay themselves out for the loaded model)."""
-        return self.inspector.started_event(steps, self.data.n_train_examples())
-
-    def _make_inspector(self) -> None:
-        keep = self.inspector
-        self.inspector = Inspector(self.model, self.data, self.config, precision=self.precision, device=self.device)
-        self.inspector.state_budget_bytes = self.state_budget_bytes
-        if keep is not None and keep.data is self.data:   # a checkpoint load: same data, same baselines
-            self.inspector.baselines, self.inspector.window_pca_mse = keep.baselines, keep.window_pca_mse
-
-    @property
-    def baselines(self) -> Optional[tuple[float, float]]:
-        """(mean-frame MSE, per-frame PCA MSE) on the validation frames, once computed."""
-        return self.inspector.baselines if self.inspector is not None else None
-
-    @property
-    def window_pca_mse(self) -> Optional[float]:
-        """Window models: PCA with K components per window, the baseline at equal budget."""
-        return self.inspector.window_pca_mse if self.inspector is not None else None
-
-    def _verdict(self, row: dict[str, Any]):
-        return self.inspector.verdict(row, self.history)
-
     def _summary(self, samples_per_s: float, seconds: float = 0.0, best: Optional[dict] = None) -> dict[str, Any]:
         return run_summary(self, samples_per_s, seconds, best)
-
-
-class _Diverged(Exception):
-    def __init__(self, epoch: int, step: int):
-        super().__init__(f"diverged at epoch {epoch}, step {step}")
-        self.epoch, self.step = epoch, step

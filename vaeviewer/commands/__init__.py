@@ -1,0 +1,1 @@
+"""The `vaeviewer` subcommands behind `vaeviewer.cli.main`: the parser, `train` and `compare`."""
