@@ -33,3 +33,27 @@ def test_a_first_look_comes_once_before_the_first_epoch_and_training_is_unchange
 def test_no_first_look_when_the_first_epoch_ends_in_time():
     _, got = run(3600.0)
     assert not any(isinstance(e, ev.FirstLook) for e in got)
+
+
+def test_the_first_look_walks_only_non_overlapping_windows_with_the_same_terms(monkeypatch):
+    """A window model's first look skips the dense timeline (windows T/4 apart): same loss terms, fewer windows."""
+    from vaeviewer.models import inference
+
+    session = TrainingSession(tiny_config(variant="conv3d", window=4, epochs=1, steps_per_epoch=1), lambda e: None)
+    session.run()
+    seen = []
+    forward = inference.forward
+
+    def counting(model, x):
+        seen.append(len(x))
+        return forward(model, x)
+
+    monkeypatch.setattr(inference, "forward", counting)
+    dense_terms, dense = session.inspector.validate()
+    dense_windows = sum(seen)
+    seen.clear()
+    quick_terms, quick = session.inspector.validate(dense_timeline=False)
+    assert sum(seen) * 2 <= dense_windows           # stride T/4 = 1 against T = 4 apart
+    for key, value in dense_terms.items():
+        assert abs(quick_terms[key] - value) <= 1e-5 * max(1.0, abs(value)), key
+    assert quick is not None and quick.timeline_error is not None and len(quick.timeline_error) > 0

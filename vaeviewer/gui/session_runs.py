@@ -14,7 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from vaeviewer.config import RunConfig
-from vaeviewer.gui.compare_plot import ROW_COLOURS
+from vaeviewer.training.compare_png import ROW_COLOURS
 from vaeviewer.training import compare
 
 # One colour per run; orange is left out, it is the live run's validation curve.

@@ -28,8 +28,8 @@ class SessionViews:
     def _detail_snapshot(self, split: str, sequence: int, start: int) -> ev.Snapshot:
         return self._synced_inspector().window(split, sequence, start)
 
-    def _validate(self) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
-        return self._synced_inspector().validate(self._check_stop if self.running else None)
+    def _validate(self, dense_timeline: bool = True) -> tuple[dict[str, float], Optional[ev.Snapshot]]:
+        return self._synced_inspector().validate(self._check_stop if self.running else None, dense_timeline)
 
     def inspect(self, split: str, sequence: int, start: int) -> ev.Snapshot:
         """The detail snapshot of one window, computed now. Only when `run()` is not executing."""
