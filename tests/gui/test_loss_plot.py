@@ -39,9 +39,10 @@ def test_window_pca_baseline_is_named_for_its_budget(qtbot):
     plot.set_baselines(ev.Baselines(mean_frame_mse=0.05, pca_mse=0.02, window_pca_mse=0.03))
     texts = {line: line.label.toPlainText() for line in (plot.pca_line, plot.mean_line, plot.window_pca_line)}
     assert texts == {plot.pca_line: "per-frame PCA 0.02", plot.mean_line: "mean frame baseline 0.05",
-                     plot.window_pca_line: "window PCA (equal budget) 0.03"}
+                     plot.window_pca_line: "window PCA 0.03"}
     # the middle line's label sits further right; the highest line's label above it, the others' below
-    assert [line.label.orthoPos for line in texts] == [0.02, 0.02, 0.4]
+    assert [line.label.orthoPos for line in texts] == [0.02, 0.02, 0.98]
+    assert plot.window_pca_line.label.anchors[0] == (1, 0)   # the middle label ends at the right edge
     assert plot.mean_line.label.anchors[0] == (0, 1) and plot.pca_line.label.anchors[0] == (0, 0)
     plot.begin_run(started())                      # a new run: no baselines until its own come
     assert not any(line.isVisible() for line in texts)

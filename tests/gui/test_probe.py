@@ -268,3 +268,35 @@ def test_bench_probe_runs_small():
     assert stalls["selected_points"] > 0 and stalls["threshold_moved"] and stalls["probe_decoded"]
     assert stalls["timer_ticks"] > 10
     assert stalls["per_drag"]["lasso"]["selected_points"] > 0 and stalls["per_drag"]["lasso"]["stall_p99_ms"] > 0
+
+
+def test_the_training_threshold_walk_gives_way_to_a_probe_decode(qtbot, trained, monkeypatch):
+    """The walk over every training frame for the threshold runs on the one inspection worker; a
+    slider's decode asked meanwhile is answered before the walk ends (the walk stops, and resumes later)."""
+    import time
+
+    from vaeviewer.gui import training_threshold as tt
+
+    w = trained(tiny_config(latent_dim=3))
+    p, th = w.probe_panel, w.training_threshold
+    gave_way, walk_done_at_decode = [], []
+    give_way = tt._give_way
+
+    def slow_give_way():       # a long walk: each batch takes 50 ms more
+        time.sleep(0.05)
+        try:
+            give_way()
+        except tt.GaveWay:
+            gave_way.append(True)
+            raise
+
+    monkeypatch.setattr(tt, "_give_way", slow_give_way)
+    before = th.errors
+    th.errors = None
+    th.update()
+    qtbot.wait(200)                                   # the walk is under way
+    p.decoded.connect(lambda _sample: walk_done_at_decode.append(th.errors is not None))
+    p.request_decode(background=True)
+    qtbot.waitUntil(lambda: th.errors is not None, timeout=30000)
+    assert walk_done_at_decode == [False] and gave_way
+    np.testing.assert_allclose(th.errors, before)     # the walk started again gives the same errors

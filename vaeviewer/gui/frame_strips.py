@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from vaeviewer.gui.frame_dialog import FrameDialog
 from vaeviewer.gui.strip_canvas import GAP, LABEL_MARGIN_PX, ROWS, StripCanvas, side_by_side
@@ -74,6 +74,8 @@ class FrameStrips(QWidget):
         self.contrast_row = ContrastRow()
         self.graphics = StripCanvas()
         self.info = QLabel("no window yet")
+        # Takes the room left in the row and is cut to it: a long place name never widens the window.
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         s, c, g = self.scrubber, self.contrast_row, self.graphics
         self.split, self.sequence, self.slider = s.split, s.sequence, s.slider
         self.prev_button, self.play_button, self.next_button = s.prev_button, s.play_button, s.next_button
@@ -84,9 +86,9 @@ class FrameStrips(QWidget):
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        for w in (s.split, s.sequence, s.prev_button, s.play_button, s.next_button, self.info):
+        for w in (s.split, s.sequence, s.prev_button, s.play_button, s.next_button):
             top.addWidget(w)
-        top.addStretch(1)
+        top.addWidget(self.info, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -133,6 +135,7 @@ class FrameStrips(QWidget):
         if not names.known(snap.split, snap.sequence):
             where += f" of {self.scrubber.sequence_length()}"
         self.info.setText(f"{where}   mean MSE {err:.4g}")
+        self.info.setToolTip(self.info.text())
         self.info.setToolTip(f"{where} (frames numbered from 0 as in the file; {snap.split} sequence "
                              f"{snap.sequence}, frames {snap.start}–{snap.start + t - 1} of that part)")
         return True

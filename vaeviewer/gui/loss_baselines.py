@@ -56,21 +56,22 @@ class BaselineLines:
             if ok:
                 # InfiniteLine does not follow the plot's log mode: place it in log10 units.
                 line.setValue(float(np.log10(value)) if log else float(value))
-                line.label.setFormat(f"{self._title(name)} {value:.4g}")
+                line.label.setFormat(f"{self._title(name)} {value:.3g}")
                 shown.append((float(value), line))
         shown.sort(key=lambda v: v[0])
         for i, (_value, line) in enumerate(shown):
             above = i == len(shown) - 1
-            line.label.anchors = [(0, 1), (0, 1)] if above else [(0, 0), (0, 0)]
-            # A third line between the other two: its label (below it) sits further right, so it
-            # cannot meet the lowest line's label however close the two lines are.
+            # A third line between the other two: its label (below it) ends at the plot's right
+            # edge, so it cannot meet the lowest line's label (at the left) however close the lines are.
             middle = len(shown) == 3 and i == 1
-            line.label.setPosition(0.4 if middle else 0.02)
+            x_anchor = 1 if middle else 0
+            line.label.anchors = [(x_anchor, 1), (x_anchor, 1)] if above else [(x_anchor, 0), (x_anchor, 0)]
+            line.label.setPosition(0.98 if middle else 0.02)
             line.label.updatePosition()
 
     def _title(self, name: str) -> str:
         if name == "window PCA":
-            return "window PCA (equal budget)"
+            return "window PCA"   # short: the plot may be narrow (equal budget: the verdict's tooltip says it)
         if name == "PCA" and "window PCA" in self.values:
             return "per-frame PCA"
         return f"{name} baseline"

@@ -97,11 +97,13 @@ class LossPlot(QWidget):
             row.addWidget(box)
         row.addStretch(1)
         # Has the model learned more than the baselines? Updated every epoch (see training.verdict).
+        # Its own line under the switches, the panel's whole width; cut to it if the panel is narrow.
         self.verdict = VerdictLabel()
-        row.addWidget(self.verdict)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         layout.addLayout(row)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.graphics)
 
         self.show_recon.toggled.connect(self._update_visibility)

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QDockWidget, QGroupBox, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QGroupBox, QMainWindow, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from vaeviewer.config import RunConfig
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.gui.controls import ControlsPanel
 from vaeviewer.gui.data_panel import DataPanel
+from vaeviewer.gui.docks import panel_dock
 from vaeviewer.gui.error_timeline import ErrorTimeline
 from vaeviewer.gui.frame_names import FrameNames
 from vaeviewer.gui.frame_strips import FrameStrips
@@ -94,14 +95,11 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        self.settings_dock = QDockWidget("Settings")
-        self.settings_dock.setObjectName("settings")
-        self.settings_dock.setWidget(scroll)
-        self.settings_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.settings_dock = panel_dock("Settings", "settings", scroll)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
-        self.settings_dock.setMinimumWidth(300)
+        # As wide as the settings need (their buttons and boxes whole); only height scrolls.
+        scroll.setMinimumWidth(side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(_titled("Loss", self.loss_plot))

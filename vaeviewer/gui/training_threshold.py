@@ -8,6 +8,10 @@ threshold from it. While a run trains, a walk over the training data every epoch
 Inspector (and so the training thread) for a whole pass, so the timeline's default stays that of
 the errors it shows, and its tooltip says so. Without a validation split the timeline already shows
 the training frames: nothing to walk.
+
+The walk is long (every training frame) and the inspection worker runs one job at a time, so it
+gives way: before each batch it checks whether a view or a probe decode is waiting, and if so it
+stops and is asked again a moment later. A slider moved just after a run ends is answered at once.
 """
 
 from __future__ import annotations
@@ -15,14 +19,26 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
-from PyQt6.QtCore import QObject
+from PyQt6.QtCore import QObject, QTimer
 
-from vaeviewer.gui.workers import LatestOnly
+from vaeviewer.gui.workers import LatestOnly, jobs_waiting
+
+RETRY_MS = 700   # after giving way to other jobs, ask again this much later
 
 
-def training_frame_errors(inspector) -> Optional[np.ndarray]:
-    """Per-frame errors of every training frame (the walk `vaeviewer export --errors` makes)."""
-    result = inspector.walk("train", cover_all=True)
+class GaveWay(Exception):
+    """The training-frame walk stopped to let a waiting job run first."""
+
+
+def _give_way() -> None:
+    if jobs_waiting():
+        raise GaveWay()
+
+
+def training_frame_errors(inspector, check=None) -> Optional[np.ndarray]:
+    """Per-frame errors of every training frame (the walk `vaeviewer export --errors` makes);
+    `check` is called before each batch and may raise to stop the walk."""
+    result = inspector.walk("train", check=check, cover_all=True)
     return None if result is None else result.frame_errors()[2]
 
 
@@ -32,12 +48,18 @@ class TrainingThreshold(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
-        self.worker = LatestOnly(lambda exc: window.status.showMessage(f"threshold: {exc}", 8000), self)
+        self.worker = LatestOnly(self._failed, self)
         self.errors: Optional[np.ndarray] = None
         c = window.controller
         c.runStarted.connect(lambda _started: self._forget())
         c.runningChanged.connect(lambda running: None if running else self.update())
         c.checkpointLoaded.connect(lambda _path: self.update())
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, GaveWay):
+            QTimer.singleShot(RETRY_MS, self.update)
+        else:
+            self.window.status.showMessage(f"threshold: {exc}", 8000)
 
     def _forget(self) -> None:
         self.worker.reset()   # an answer for the previous model is dropped
@@ -61,4 +83,4 @@ class TrainingThreshold(QObject):
                         "does)")
             w.status.showMessage(f"error threshold {value:.4g}: mean + 3 SD of the training frames' error", 5000)
 
-        self.worker.submit("training errors", lambda: training_frame_errors(insp), done)
+        self.worker.submit("training errors", lambda: training_frame_errors(insp, _give_way), done)

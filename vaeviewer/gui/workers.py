@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QThreadPool
+from PyQt6.QtCore import QObject, Qt, QThreadPool
 from superqt.utils import create_worker
 
 # Workers still running: a worker must outlive the widget that started it, or its signals
@@ -21,6 +21,12 @@ from superqt.utils import create_worker
 _LIVE_WORKERS: set = set()
 
 _INSPECTION_POOL: Optional[QThreadPool] = None
+_WAITING = [0]   # jobs queued on the inspection worker that have not started yet
+
+
+def jobs_waiting() -> int:
+    """Jobs queued on the inspection worker and not yet started: a long job can give way to them."""
+    return _WAITING[0]
 
 
 def inspection_pool() -> QThreadPool:
@@ -43,7 +49,15 @@ def start_worker(worker: Any, on_done: Callable[[Any], None], on_error: Callable
     worker.errored.connect(on_error)
     _LIVE_WORKERS.add(worker)
     worker.finished.connect(lambda w=worker: _LIVE_WORKERS.discard(w))
+    if pool is None or pool is _INSPECTION_POOL:
+        _WAITING[0] += 1
+        # Direct: counted down on the worker thread as the job begins, before its function runs.
+        worker.started.connect(_job_began, Qt.ConnectionType.DirectConnection)
     (pool or inspection_pool()).start(worker)
+
+
+def _job_began() -> None:
+    _WAITING[0] -= 1
 
 
 # ---- background work --------------------------------------------------------------------
