@@ -11,6 +11,7 @@ from vaeviewer.benchmarks.clock import BatchClock, now
 from vaeviewer.config import RunConfig
 from vaeviewer.data.windows import frames_to_float
 from vaeviewer.training import events as ev
+from vaeviewer.training.compare_run import release_graph
 from vaeviewer.training.session import TrainingSession
 
 
@@ -283,26 +284,13 @@ def bench_first_verdict(quick: bool = False, log: Any = None, overrides: dict[st
                           "stages": {**clock.stages(), "validation_again_s": round(again, 1)},
                           "load": round(os.getloadavg()[0], 2)}
             del session
-            _release_graph()
+            release_graph()
         out[data_name] = rows
         print(first_verdict_table(data_name, rows, goal), file=log, flush=True)
     out["load_after"] = list(os.getloadavg())
     out["all_within_goal"] = all(r["first_verdict_s"] is not None and r["first_verdict_s"] <= goal
                                  for name in datasets for r in out[name].values())
     return out
-
-
-def _release_graph() -> None:
-    """Free a finished run's model and graph, so that the next variant does not run beside it."""
-    import gc
-
-    gc.collect()
-    try:
-        import keras
-
-        keras.backend.clear_session()
-    except Exception:  # noqa: BLE001  (only memory is at stake)
-        pass
 
 
 def bench_compare_overhead(quick: bool = False) -> dict[str, Any]:

@@ -170,11 +170,11 @@ def run_compare(rows: list[PlannedRow], sequences: list, out: Optional[str | Pat
             write_outputs(out, results)
         if on_row is not None:
             on_row(result)
-        _release_graph()
+        release_graph()
     return results
 
 
-def _release_graph() -> None:
+def release_graph() -> None:
     """Free the finished row's model and TensorFlow graph before the next row builds its own."""
     gc.collect()
     try:
