@@ -197,6 +197,7 @@ def test_probe_panel_on_a_trained_conv2d_model(qtbot, trained, tmp_path):
     assert len(train_err) == sum(len(q) for q in insp.data.train) and len(train_err) != len(err)
     assert tl.threshold == pytest.approx(float(train_err.mean() + 3 * train_err.std()), rel=1e-6)
     assert "training frames" in tl.threshold_line.toolTip() and "training frames" in tl.threshold_basis
+    assert tl.threshold_line.label.toPlainText() == f"threshold {tl.threshold:.3g}"   # the label follows
     level = float(np.quantile(err, 0.9))
     vb = tl.plot.getViewBox()
     xr = vb.viewRange()[0]

@@ -80,8 +80,9 @@ class ErrorTimeline(QWidget):
         self.threshold_line = pg.InfiniteLine(angle=0, movable=True, pen=pg.mkPen((60, 60, 60), width=1.5,
                                                                                    style=Qt.PenStyle.DashLine),
                                               hoverPen=pg.mkPen((0, 0, 0), width=3), label="threshold {value:.3g}",
-                                              labelOpts={"position": 0.02, "color": (60, 60, 60),
-                                                         "anchors": [(0, 1), (0, 1)]})
+                                              # at the right end, on a pale ground: readable over the curve
+                                              labelOpts={"position": 0.98, "color": (60, 60, 60),
+                                                         "fill": (255, 255, 255, 210), "anchors": [(1, 1), (1, 1)]})
         self.threshold_line.setVisible(False)
         self.threshold_line.setZValue(20)
         # Out of the auto range (a drag must not rescale the plot); set_snapshot keeps it in view.
@@ -165,8 +166,7 @@ class ErrorTimeline(QWidget):
             self._draw_highlight()
             self._apply_default_threshold()
             self.threshold_line.setVisible(True)
-            top = max(float(self.error.max()), self.threshold_line.value())
-            self.plot.setYRange(0.0, top, padding=0.05)   # the curve and the threshold
+            self._fit_y()
             self._update_above()
             worst = int(np.argmax(self.error))
             what = "validation" if self.split == "valid" else "training (no validation split)"
@@ -245,6 +245,11 @@ class ErrorTimeline(QWidget):
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             (self.framePicked if shift else self.frameClicked).emit(self.split, hit[0], hit[1])
 
+    def _fit_y(self) -> None:
+        """The curve and the threshold in view, with room above for the threshold's label."""
+        top = max(float(self.error.max()), self.threshold_line.value())
+        self.plot.setYRange(0.0, top * 1.15, padding=0.02)
+
     # ---- threshold ------------------------------------------------------------------------
     def default_threshold(self) -> float:
         """Mean + 3 SD of the training frames' errors when known (set_threshold_basis), else of those shown."""
@@ -263,7 +268,7 @@ class ErrorTimeline(QWidget):
         self._basis = (value, frames)
         if self.error is not None:
             self._apply_default_threshold()
-            self.plot.setYRange(0.0, max(float(self.error.max()), self.threshold_line.value()), padding=0.05)
+            self._fit_y()
             self._update_above()
         return value
 
@@ -282,6 +287,7 @@ class ErrorTimeline(QWidget):
             self.threshold_line.blockSignals(True)   # one update (_update_above), not two
             self.threshold_line.setValue(self.default_threshold())
             self.threshold_line.blockSignals(False)
+            self.threshold_line.label.valueChanged()   # its text follows the value's signal, blocked above
 
     @property
     def threshold(self) -> Optional[float]:
