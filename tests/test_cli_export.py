@@ -56,7 +56,14 @@ def test_export_applies_the_run_to_a_video_it_never_saw(run_dir, tmp_path, capsy
         writer.send(f.tobytes())
     writer.close()
     e2, lat = tmp_path / "e2.csv", tmp_path / "z.csv"
-    assert main(["export", str(run_dir), str(clip), "--errors", str(e2), "--latents", str(lat)]) == 0
+    # 32x48 frames into a 16x20 model: refused (one line, exit 2) unless the resize is asked for.
+    assert main(["export", str(run_dir), str(clip), "--errors", str(e2)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "32x48" in err[0] and "--frame-size 16x20" in err[0] and not e2.exists()
+    assert main(["export", str(run_dir), str(clip), "--frame-size", "20x20", "--errors", str(e2)]) == 2
+    assert "the model takes 16x20" in capsys.readouterr().err
+    assert main(["export", str(run_dir), str(clip), "--frame-size", "16x20", "--errors", str(e2),
+                 "--latents", str(lat)]) == 0
     out = capsys.readouterr().out
     assert "the run's training frames" in out
     rows = list(csv.DictReader(e2.open()))

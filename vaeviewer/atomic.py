@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Iterator
 
 
+def plain_file_mode() -> int:
+    """The mode a plain open() gives a new file: 0o666 with the process umask applied."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_target(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto `path`.
@@ -23,9 +30,7 @@ def atomic_target(path: str | Path, suffix: str = "") -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
     # mkstemp makes the file private (0600); give it the mode a plain open() would (umask applied).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
+    os.fchmod(fd, plain_file_mode())
     os.close(fd)
     tmp = Path(tmp_name)
     try:

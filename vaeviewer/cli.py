@@ -28,7 +28,8 @@ def _cmd_export(a: argparse.Namespace) -> int:
         if value and not value.lower().endswith(suffixes):
             raise VaeViewerError(f"{flag} {value}: the name must end with {' or '.join(suffixes)}")
     report = run_export(a.run, a.paths or None, errors=a.errors, latents=a.latents, video=a.video, split=a.split,
-                        threshold=a.threshold, say=None if a.json else print)
+                        threshold=a.threshold, frame_size=parse_frame_size(a.frame_size),
+                        say=None if a.json else print)
     if a.json:
         print(json.dumps(report))
     return 0

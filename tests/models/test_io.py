@@ -62,6 +62,24 @@ def test_save_overwrites_atomically_and_checks_extension(tmp_path):
         save_model(model, tmp_path / "m.h5")
 
 
+def test_saved_model_gets_the_mode_of_a_plain_file(tmp_path):
+    # The temp file behind the atomic save is private (0600); the saved model must not be.
+    from vaeviewer.atomic import atomic_write_text
+    model = build_vae("conv2d", (8, 8), seed=0, **TINY)
+    old = os.umask(0o022)
+    try:
+        save_model(model, tmp_path / "best.keras")
+        save_model(model, tmp_path / "best.keras")  # and when replacing one
+        atomic_write_text(tmp_path / "config.json", "{}")
+        os.umask(0o027)
+        save_model(model, tmp_path / "last.keras")
+    finally:
+        os.umask(old)
+    mode = lambda name: (tmp_path / name).stat().st_mode & 0o777  # noqa: E731
+    assert mode("best.keras") == 0o644 == mode("config.json")
+    assert mode("last.keras") == 0o640
+
+
 def _lambda_model_file(path):
     inp = keras.Input((4,))
     out = keras.layers.Lambda(lambda t: t * 2.0)(inp)

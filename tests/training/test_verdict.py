@@ -56,6 +56,18 @@ def test_beating_pca_says_by_how_much():
     assert "25% lower" in v.text and "6 components" in v.text
 
 
+def test_worse_than_the_mean_frame_says_by_how_much_not_within():
+    # 0.02813 is 2.4% above the mean frame's 0.02746: not "within 2% of it".
+    v = assess(0.02813, 0.012, 0.02746, latent_dim=4)
+    assert v.kind == MEAN_FRAME
+    assert "within" not in v.text
+    assert "(val MSE 0.02813 vs 0.02746, 2.4% above it)" in v.text
+    # Within 2% either side says so.
+    for val in (0.0272, 0.02746, 0.0277):
+        w = assess(val, 0.012, 0.02746, latent_dim=4)
+        assert "within 2% of it" in w.text and "above it" not in w.text
+
+
 def test_no_validation_is_unknown():
     assert assess(None, 0.01, 0.02, 6).kind == UNKNOWN
     assert assess(float("nan"), 0.01, 0.02, 6).kind == UNKNOWN

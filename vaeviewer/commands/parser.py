@@ -114,6 +114,9 @@ def _add_export_parser(sub) -> None:
     e.add_argument("--errors", metavar="FILE.csv", help="one row per frame: sequence, frame, mse, in_valid, above_threshold")
     e.add_argument("--latents", metavar="FILE.csv|FILE.npy", help="z mean per frame (conv2d) or per window")
     e.add_argument("--video", metavar="FILE.mp4|FILE.gif", help="input | reconstruction | |error| side by side")
+    e.add_argument("--frame-size", type=str, default=None, metavar="HxW",
+                   help="resize DATA's frames to the model's HxW as they load (without it, DATA of another "
+                        "frame size is refused)")
     e.add_argument("--split", choices=("all", "train", "valid"), default="all", help="which frames (default all)")
     e.add_argument("--threshold", type=float, default=None,
                    help="error threshold for above_threshold (default: mean + 3 SD of the training frames' error)")

@@ -18,6 +18,7 @@ from typing import Any
 
 import keras
 
+from vaeviewer.atomic import plain_file_mode
 from vaeviewer.errors import VaeViewerError
 from vaeviewer.models.base import VAE, Sampling
 from vaeviewer.models.layers import (
@@ -67,6 +68,8 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> None:
     os.close(fd)
     try:
         model.save(tmp_name)
+        # mkstemp made the file private (0600); give it the mode the run's other files get.
+        os.chmod(tmp_name, plain_file_mode())
         with open(tmp_name, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)

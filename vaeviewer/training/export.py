@@ -221,8 +221,13 @@ def _round_up(n: int, m: int) -> int:
 
 def run_export(run_dir: str | os.PathLike, data_paths: Optional[list] = None, *, errors: Optional[str] = None,
                latents: Optional[str] = None, video: Optional[str] = None, split: str = "all",
-               threshold: Optional[float] = None, say: Optional[Callable[[str], None]] = print) -> dict:
-    """Write what `vaeviewer export` asks for; returns what was written (paths, counts, threshold)."""
+               threshold: Optional[float] = None, frame_size: Optional[tuple[int, int]] = None,
+               say: Optional[Callable[[str], None]] = print) -> dict:
+    """Write what `vaeviewer export` asks for; returns what was written (paths, counts, threshold).
+
+    Other data (`data_paths`) loads at its own frame size and must be the model's; `frame_size`
+    (which must then be the model's) resizes it as it loads: a resize is asked for, never silent.
+    """
     from vaeviewer.training.progress import LoadProgress
     from vaeviewer.training.runs import Run
 
@@ -236,8 +241,12 @@ def run_export(run_dir: str | os.PathLike, data_paths: Optional[list] = None, *,
                                  "use --split all")
         from vaeviewer.data.sources import load_sequences
 
+        h, w = run.frame_shape
+        if frame_size is not None and tuple(frame_size) != (h, w):
+            raise VaeViewerError(f"--frame-size {frame_size[0]}x{frame_size[1]}: the model takes {h}x{w} frames; "
+                                 f"give --frame-size {h}x{w}")
         with LoadProgress() as progress:
-            sequences = load_sequences(data_paths, run.frame_shape, progress=progress)
+            sequences = load_sequences(data_paths, frame_size, progress=progress)
         inspector = run.inspector(sequences, baselines=False)
         split = "train"   # other data lives in the training list, whole
     else:

@@ -125,8 +125,13 @@ def assess(
     if at_mean or (empty and val_mse >= pca_mse):
         kind = MEAN_FRAME
         if at_mean:
-            text = (f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}, within "
-                    f"{MEAN_FRAME_TOLERANCE:.0%} of it)")
+            if val_mse > mean_frame_mse * (1.0 + MEAN_FRAME_TOLERANCE):
+                # Worse than the mean frame by more than the tolerance: say by how much.
+                above = 100.0 * (val_mse / mean_frame_mse - 1.0) if mean_frame_mse > 0 else math.inf
+                where = f"{above:.1f}% above it" if math.isfinite(above) else "above it"
+            else:
+                where = f"within {MEAN_FRAME_TOLERANCE:.0%} of it"
+            text = f"No better than the mean frame (val MSE {val_mse:.4g} vs {mean_frame_mse:.4g}, {where})"
         else:
             text = (f"Latent unused (KL {val_kl:.2g} nats per sample): val MSE {val_mse:.4g}, close to the "
                     f"mean frame's {mean_frame_mse:.4g} and above PCA's {pca_mse:.4g}")
