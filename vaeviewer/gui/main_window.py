@@ -33,7 +33,7 @@ from vaeviewer.gui.probe_dock import add_probe_dock
 from vaeviewer.gui.run_controller import RunController, SessionFactory
 from vaeviewer.gui.runs_panel import RunsPanel, VariantComparison, add_runs_dock
 from vaeviewer.gui.scrub_keys import ScrubKeys
-from vaeviewer.gui.status import RunStatusBar
+from vaeviewer.gui.status import RunStatusBar, opened_run_text
 from vaeviewer.gui.training_threshold import TrainingThreshold
 from vaeviewer.gui.window_close import CloseMixin
 from vaeviewer.gui.window_files import FilesMixin
@@ -230,6 +230,8 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
         window = int(started.config.get("window", 1))
         self.loss_plot.begin_run(started)
         self.status.run_started(started)
+        if self._showing_opened_run():
+            self.status.describe_model("opening run…")   # a run's record, not a training run's progress
         self._use_data_contrast(started.intensity)
         self.strips.set_lengths(started.train_lengths, started.valid_lengths, window,
                                 stateful=bool(started.config.get("stateful")))
@@ -337,6 +339,19 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
             self._run_title = f"vaeviewer: run {Path(summary['opened']).name} ({self._run_title.split(': ', 1)[-1]}, " \
                               f"opened{applied})"
             self.setWindowTitle(self._run_title)
+            kept = summary.get("kept_epoch")
+            if not isinstance(kept, int):   # no verdict: the best epoch by validation loss
+                rows = [r for r in self.history if isinstance(r.get("val_loss"), (int, float))]
+                kept = min(rows, key=lambda r: r["val_loss"])["epoch"] if rows else None
+            epochs = int(summary.get("epochs") or len(self.history))
+            self.status.describe_model(opened_run_text(epochs, kept),
+                                       f"{finished.message} (the run is shown read-only; nothing trains)")
+
+    def _showing_opened_run(self) -> bool:
+        """True when the session is a finished run opened read-only (File > Open run, gui --run)."""
+        from vaeviewer.training.runs import RunViewer
+
+        return isinstance(self.controller.session, RunViewer)
 
     def _on_running_changed(self, running: bool) -> None:
         self.controls.set_running(running, self.controller.paused)

@@ -113,6 +113,9 @@ class RunStatusBar(QStatusBar):
         return self.message.fullText()
 
     def run_started(self, started: ev.RunStarted) -> None:
+        for w in (self.step, self.rate, self.eta, self.progress):
+            w.show()   # hidden while a model that is not training was described (describe_model)
+        self.epoch.setToolTip("")
         self._epochs = max(1, started.epochs)
         self._steps = max(1, started.steps_per_epoch)
         self.progress.setRange(0, self._epochs * self._steps)
@@ -146,4 +149,24 @@ class RunStatusBar(QStatusBar):
         self.eta.setText("ETA –")
         if finished.reason == "completed":
             self.progress.setValue(self.progress.maximum())
-        self.showMessage(f"run {finished.reason}: {finished.message}")
+        if (finished.summary or {}).get("opened") and finished.reason == "completed":
+            self.showMessage(finished.message)   # "opened DIR (…)": no training run completed here
+        else:
+            self.showMessage(f"run {finished.reason}: {finished.message}")
+
+    def describe_model(self, text: str, tooltip: str = "") -> None:
+        """Describe a model that is not training (an opened run, a loaded checkpoint) in place of the
+        epoch/step/rate/ETA figures, which only a training run has."""
+        self.epoch.setText(text)
+        self.epoch.setToolTip(tooltip or text)
+        self.step.setText("")
+        self.rate.setText("")
+        self.eta.setText("")
+        for w in (self.step, self.rate, self.eta, self.progress):
+            w.hide()
+
+
+def opened_run_text(epochs: int, best_epoch: int | None = None) -> str:
+    """'opened run: 3 epochs, best epoch 2' (the status bar's figure for an opened run)."""
+    text = f"opened run: {epochs} epoch{'' if epochs == 1 else 's'}"
+    return text + (f", best epoch {best_epoch}" if best_epoch is not None else "")

@@ -124,6 +124,8 @@ class FilesMixin:
         variant = cfg.variant if cfg is not None else "model"
         self._run_title = f"vaeviewer: {name} ({variant}{' stateful' if cfg and cfg.stateful else ''}, loaded)"
         self.setWindowTitle(self._run_title)
+        # A loaded model has no training progress to show: say what it is instead of "epoch 1/N".
+        self.status.describe_model(f"loaded checkpoint {name}", f"{path}: loaded for inspection, not trained here")
 
     def export_strips_png(self, path: str) -> None:
         if self.strips.snapshot is None:
