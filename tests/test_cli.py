@@ -111,6 +111,12 @@ def test_resume_keeps_what_the_user_said(tmp_path):
     assert "KL weight" in r.stderr and "finished 1 epoch." in r.stderr
     assert json.loads((run / "history.jsonl").read_text().splitlines()[0])["epoch"] == 1
 
+    # A new run never overwrites a finished one: one line, exit 2, the old run's files untouched.
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    one_line_error(run_main("train", *TINY, "--epochs", "2", "--out", run),
+                   f"{run} already holds a run (config.json); continue it with --resume {run}, or pick another --out")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
     r = run_main("train", "--resume", run, "--epochs", "2", "--lr", "0.002", "--json")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
@@ -133,7 +139,12 @@ def test_config_file_flags_override_and_never_write_into_an_existing_run(tmp_pat
     f.write_text(tiny_config(epochs=1, out=str(held)).to_json())
 
     one_line_error(run_main("train", "--config", f), "already holds a run", "--out")
+    # Naming that folder with --out is refused too, before anything trains.
+    one_line_error(run_main("train", "--config", f, "--out", held), f"{held} already holds a run (config.json)",
+                   f"--resume {held}")
+    assert {p.name: p.read_bytes() for p in held.iterdir()} == before
     other = tmp_path / "other"
+    other.mkdir()   # an empty folder is no run: training into it is fine
     r = run_main("train", "--config", f, "--variant", "conv3d", "--stride", "2", "--out", other, "--json")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)

@@ -48,3 +48,26 @@ def test_refused_before_anything_trains(tmp_path, capsys, args, words):
     err = capsys.readouterr().err
     assert rc == 2 and words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.parametrize("held", ["compare.json", "conv3d-w4/config.json"])
+def test_an_out_holding_a_comparison_or_a_row_run_is_refused(tmp_path, capsys, held):
+    out = tmp_path / "cmp"
+    (out / held).parent.mkdir(parents=True, exist_ok=True)
+    (out / held).write_text("{}")
+    (out / "conv3d-w4").mkdir(exist_ok=True)
+    (out / "conv3d-w4" / "history.jsonl").write_text('{"epoch": 1}\n')
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    rc = _main(["compare", *TINY, "--epochs", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert str(out / held) in err if held == "compare.json" else f"{out / 'conv3d-w4'} (row conv3d-w4)" in err
+    assert "already holds" in err and "pick another --out" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_one_row_is_one_row(tmp_path, capsys):
+    rc = main(["compare", *TINY, "--variants", "conv2d", "--epochs", "1", "--steps-per-epoch", "1"])
+    err = capsys.readouterr()
+    assert rc == 0, err.err
+    assert "compare: 1 row on the same data" in err.out

@@ -75,7 +75,7 @@ def test_scatter_ring_axes_colour_bar_and_count(qtbot):
     brushes = {p.brush().color().getRgb()[:3] for p in scatter.points.points()}
     assert len(brushes) == 3 and (255, 255, 255) not in brushes and (0, 0, 0) not in brushes
     # a sample says so
-    assert "300 of 8,000 valid windows (sample)" in scatter.info.text()
+    assert "300 of 8,000 valid frames (sample)" in scatter.info.text()   # window 1: a point is a frame
     # the axis combos show their longest entry whole
     qtbot.wait(10)
     for box in (scatter.x_axis, scatter.y_axis):
@@ -87,7 +87,7 @@ def test_scatter_count_without_sample(qtbot):
     scatter = LatentScatter()
     qtbot.addWidget(scatter)
     scatter.set_snapshot(scatter_snapshot())
-    assert scatter.info.text().startswith("300 valid windows")
+    assert scatter.info.text().startswith("300 valid frames")
 
 
 # ---- loss plot ------------------------------------------------------------------------------

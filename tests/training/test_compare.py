@@ -46,6 +46,36 @@ def test_a_stateful_batch_that_does_not_fit_is_refused_before_training(tiny):
         compare.check_rows(rows, load_run_sequences(base))
 
 
+def test_a_stateful_row_takes_the_largest_batch_that_fits_when_the_batch_was_not_chosen(tiny):
+    """64 clips of 20 frames (the Moving-MNIST layout) at the default batch of 64: 51 training clips
+    cannot fill 64 rows, and 20 frames cannot be cut into 64 streams; the row takes B = 51."""
+    from vaeviewer.data.sources import Sequence
+
+    rng = np.random.default_rng(0)
+    clips = [Sequence(f"clips[{i}]", (rng.random((20, 16, 20)) * 255).astype(np.uint8)) for i in range(64)]
+    base = tiny(batch_size=64, demo=False, paths=["clips.npy"], split="sequence", window=10, valid_fraction=0.2)
+    rows = compare.plan_rows(base, ["conv2d", "convlstm-stateful"], [10])
+    with pytest.raises(VaeViewerError, match="batch size"):
+        compare.check_rows(rows, clips)
+    notes = compare.check_rows(rows, clips, fit_stateful_batch=True)
+    stateful = next(r for r in rows if r.config.stateful)
+    assert stateful.config.batch_size == 51 and next(r for r in rows if not r.config.stateful).config.batch_size == 64
+    assert len(notes) == 1 and "batch size 51 instead of 64" in notes[0]
+
+
+def test_the_widest_window_is_named_when_it_does_not_fit_the_data(tiny):
+    from vaeviewer.data.sources import Sequence
+
+    rng = np.random.default_rng(0)
+    clips = [Sequence(f"clips[{i}]", (rng.random((16, 16, 20)) * 255).astype(np.uint8)) for i in range(24)]
+    base = tiny(demo=False, paths=["clips.npy"])
+    rows = compare.plan_rows(base, ["conv3d"], [4, 17])
+    split = compare.common_split(rows, clips)
+    rows = [compare.PlannedRow(r.name, r.variant, r.config.replace(split=split or r.config.split)) for r in rows]
+    with pytest.raises(VaeViewerError, match="compare row conv3d-w17: .*17"):
+        compare.check_rows(rows, clips)
+
+
 def test_run_compare_writes_rows_and_files(tiny, tmp_path):
     base = tiny(epochs=2, steps_per_epoch=2, out=str(tmp_path))
     rows = compare.plan_rows(base, ["conv2d", "conv3d"], [4])

@@ -138,3 +138,26 @@ def test_largest_stateful_batch_follows_the_layout(n, frames, best):
     assert largest_stateful_batch(cfg, seqs) == best
     check_fits(cfg.replace(batch_size=best), seqs)
     check_fits(cfg.replace(batch_size=max(1, best // 2)), seqs)
+
+
+def test_the_batch_size_hint_fits_every_sequence_so_following_it_works():
+    # Lengths from a user's trial: the hint once named the first sequence too short (s1, 24 frames:
+    # "at most 6"), and batch 6 then failed on a shorter one (s3, 17 frames: "at most 4").
+    import re
+
+    from vaeviewer.errors import VaeViewerError
+    from vaeviewer.training.prepare import largest_stateful_batch, prepare_data
+
+    rng = np.random.default_rng(0)
+    seqs = [Sequence(f"s{i}", rng.integers(0, 255, (n, 16, 20), dtype=np.uint8), i, 0)
+            for i, n in enumerate([40, 24, 33, 17, 50, 28])]
+    cfg = stateful_cfg(paths=[f"s{i}.npy" for i in range(6)], batch_size=8)
+    with pytest.raises(VaeViewerError, match="use a batch size of at most") as info:
+        prepare_data(cfg, seqs, rescale=False)
+    hint = int(re.search(r"batch size of at most (\d+)", str(info.value)).group(1))
+    assert hint == largest_stateful_batch(cfg, seqs)
+    data = prepare_data(cfg.replace(batch_size=hint), seqs, rescale=False)
+    assert data.train_streams is not None and data.train_streams.batch_size == hint
+    # Nothing larger works: the hint is the largest batch size every training sequence can hold.
+    with pytest.raises(VaeViewerError):
+        prepare_data(cfg.replace(batch_size=hint + 1), seqs, rescale=False)

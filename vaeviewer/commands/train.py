@@ -13,21 +13,27 @@ from vaeviewer.config import RunConfig, config_from_args, settings_from_args
 from vaeviewer.errors import VaeViewerError
 
 
-def train_config(a: argparse.Namespace, given: set[str]) -> RunConfig:
+def train_config(a: argparse.Namespace, given: set[str], writes_out: bool = True) -> RunConfig:
     """The run's settings: the --config file (or the defaults), then the flags given on top.
 
+    `writes_out`: whether this process writes the run directory (False for a TF_CONFIG worker
+    other than the chief, which writes to a scratch folder); only then is `out` checked.
+
     Raises:
-        VaeViewerError: a bad setting, or a --config file whose `out` already holds a run while no
-            --out was given (a new run never writes into a run directory the user did not name).
+        VaeViewerError: a bad setting, or an `out` (from --out or the --config file) that already
+            holds a run: a new run never overwrites one; --resume continues it.
     """
     cfg = config_from_args(a, given, base=RunConfig.load(a.config) if a.config else None)
-    if a.config and "out" not in given and cfg.out:
-        from vaeviewer.training.rundir import RunDirectory
+    if writes_out and cfg.out:
+        from vaeviewer.training.rundir import CONFIG, RunDirectory
 
         if RunDirectory(cfg.out).holds_run():
-            raise VaeViewerError(
-                f"{a.config}: its out {cfg.out!r} already holds a run; pass --out DIR for this run, "
-                f"or --resume {cfg.out} to continue that one")
+            if a.config and "out" not in given:
+                raise VaeViewerError(
+                    f"{a.config}: its out {cfg.out!r} already holds a run; pass --out DIR for this run, "
+                    f"or --resume {cfg.out} to continue that one")
+            raise VaeViewerError(f"{cfg.out} already holds a run ({CONFIG}); continue it with --resume {cfg.out}, "
+                                 "or pick another --out")
     return cfg
 
 
@@ -67,15 +73,16 @@ def cmd_train(a: argparse.Namespace, given: set[str]) -> int:
     from vaeviewer.training.progress import ConsoleReporter
     from vaeviewer.training.session import TrainingSession
 
+    cluster = distribute.read_tf_config()
     if a.resume:
         cfg = _resume_config(a, given)
         resume = True
     else:
-        cfg = train_config(a, given)
+        # A worker other than the chief writes to a scratch folder, not to --out.
+        cfg = train_config(a, given, writes_out=cluster is None or cluster.is_chief)
         resume = False
     if a.worker_timeout is not None and not (0 < a.worker_timeout < 1e6):
         raise VaeViewerError(f"--worker-timeout {a.worker_timeout:g}: must be a number of seconds above 0")
-    cluster = distribute.read_tf_config()
     if cluster is not None:
         return _train_on_cluster(a, cfg, resume, cluster)
     reporter = ConsoleReporter(quiet=a.json)

@@ -378,8 +378,10 @@ def make_streams(sequences: list[Sequence], window: int, batch_size: int) -> Str
         k = n // (batch_size * window)
         if k < 1:
             # With at least B training sequences each batch row is a whole sequence, so a batch
-            # of up to the number of training sequences fits as well as up to n // T streams.
-            max_b = max(n // window, len(sequences) if len(sequences) > 1 else 0)
+            # of up to the number of training sequences fits; so does one of up to n // T streams
+            # when every sequence holds that many (the shortest decides, not just this one).
+            fits_all = min(len(other) for other in sequences) // window
+            max_b = max(fits_all, len(sequences) if len(sequences) > 1 else 0)
             fix = (f"use a batch size of at most {max_b} or a smaller window" if max_b >= 1
                    else f"use a window of at most {n} frames")
             if len(sequences) > 1:

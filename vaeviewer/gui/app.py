@@ -38,11 +38,15 @@ def main_gui(args: Any) -> int:
     app = ensure_app()
     from vaeviewer.gui.main_window import MainWindow   # pyqtgraph options are set on this import
 
-    window = MainWindow(config)
-    window.show()
     run_dir = getattr(args, "run", None)
+    # With --run the panel loads the run's data when it opens: no demo data loaded for nothing first.
+    window = MainWindow(config, load_data=not run_dir)
+    window.show()
     if run_dir:
-        QTimer.singleShot(0, lambda: window.open_run(run_dir))
+        def open_given_run() -> None:
+            if not window.open_run(run_dir):
+                window.data_panel.load(window.config)   # not a run: the data the settings name, as without --run
+        QTimer.singleShot(0, open_given_run)
     elif getattr(args, "autostart", False):
         QTimer.singleShot(0, window.start_run)
     screenshot: Optional[str] = getattr(args, "screenshot", None)

@@ -291,11 +291,12 @@ class LatentScatter(SelectionMixin, PlaneMixin, QWidget):
         self._draw_rings()
 
     def count_text(self) -> str:
-        """'600 valid windows', or '600 of 8000 valid windows (sample)' when it is a sample."""
+        """'600 valid windows' ('frames' for window 1), or '600 of 8000 valid windows (sample)' when a sample."""
         n = 0 if self.latents is None else len(self.latents)
+        what = "window" if self.window > 1 else "frame"   # a point is one model input: a frame for conv2d
         if self.total is not None and self.total > n:
-            return f"{n:,} of {self.total:,} {self.split} windows (sample)"
-        return f"{n:,} {self.split} windows"
+            return f"{n:,} of {self.total:,} {self.split} {what}s (sample)"
+        return f"{n:,} {self.split} {what}{'' if n == 1 else 's'}"
 
     @staticmethod
     def _axis_name(box: QComboBox) -> str:

@@ -48,7 +48,8 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
     """One window: choose data and settings, train, and inspect what the model learned."""
 
     def __init__(self, config: Optional[RunConfig] = None, session_factory: Optional[SessionFactory] = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, load_data: bool = True) -> None:
+        """`load_data=False`: do not load the config's data now (`gui --run`: the run's data comes next)."""
         super().__init__(parent)
         self.setWindowTitle("vaeviewer")
         self.resize(1400, 900)
@@ -142,11 +143,12 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
         self.controls.settingChanged.connect(self._on_setting_changed)
         self.data_panel.dataChosen.connect(self.set_data)
         self.data_panel.failed.connect(self._on_data_failed)
-        self.data_panel.loaded.connect(lambda: self.strips.set_data_contrast(limits=self.data_panel.contrast))
+        self.data_panel.loaded.connect(self._on_data_loaded)
         self.strips.windowRequested.connect(c.request_window)
         self.scatter.windowSelected.connect(lambda split, seq, start: self.strips.select(split, seq, start))
         self.timeline.frameClicked.connect(self._on_timeline_click)
-        self.data_panel.load(self.config)
+        if load_data:
+            self.data_panel.load(self.config)
         self.frame_names = FrameNames()
         # Sliders over the latents, decode-anywhere, interpolation, selection exports (gui/probe_dock.py).
         self.probe_panel, self.probe_dock = add_probe_dock(self)
@@ -255,9 +257,13 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
         viewer = self.controller.session
         if isinstance(viewer, RunViewer):
             # An opened run shows its own data (or the data it is applied to), not the panel's.
-            data = "the data it is applied to" if viewer.applied_to_other_data else "its own data"
-            self.data_panel.set_run_note(f"showing the opened run {viewer.path.name} on {data}; the panel's data "
-                                         "is what Start trains on")
+            if viewer.applied_to_other_data:
+                shown = ", ".join(Path(p).name for p in viewer.config.paths) or "other data"
+                note = (f"the opened run {viewer.path.name} is shown applied to {shown}; the data above is the "
+                        "run's own, what Start trains on")
+            else:
+                note = f"the opened run {viewer.path.name} is shown on this data (its own); Start trains on it too"
+            self.data_panel.set_run_note(note)
             self.strips.set_data_contrast(limits=None)
             return
         limits = self.data_panel.contrast
@@ -268,6 +274,12 @@ class MainWindow(FilesMixin, SettingsMixin, CloseMixin, QMainWindow):
             f"training stretches values {intensity[0]:.3g} … {intensity[1]:.3g} to 0 … 1 (intensity auto); "
             "the frame strips show the stretched values" if intensity else "")
         self.strips.set_data_contrast(limits=limits)
+
+    def _on_data_loaded(self) -> None:
+        """The panel's data is loaded: the strips take its contrast, unless an opened run is shown
+        (its strips show the run's stretched values, measured by the strips themselves)."""
+        if not self._showing_opened_run():
+            self.strips.set_data_contrast(limits=self.data_panel.contrast)
 
     def _on_previous_restored(self, config: RunConfig) -> None:
         """A new run failed before training: the model shown is still the previous one; say so."""

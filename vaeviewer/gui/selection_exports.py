@@ -211,6 +211,7 @@ def describe_result(path: str, done: dict, what: str = "windows") -> str:
 
 def selection_note(n: int, split: str, length: int, hint: str) -> str:
     """The panel's line about the selection."""
-    what = "frames" if length <= 1 else f"windows of {length} frames"
+    one = n == 1
+    what = ("frame" if one else "frames") if length <= 1 else f"window{'' if one else 's'} of {length} frames"
     return f"{n:,} {split} {what} selected" if n else hint
 

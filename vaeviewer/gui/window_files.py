@@ -105,7 +105,12 @@ class FilesMixin:
                 return False
         self._opened_run = str(path)
         self.config = cfg.replace(out=None)
+        if data_paths:   # the run's data, where it is now
+            self.config = self.config.replace(paths=[str(Path(p).resolve()) for p in data_paths], demo=False)
         self.controls.set_config(self.config)
+        # The Data panel holds the run's own data (what Start would train on now), never other data.
+        if self.config.demo or all(Path(p).exists() for p in self.config.paths):
+            self.data_panel.load(self.config)
         self.controller.start(self.config, None, factory=lambda c, listener, s: RunViewer(
             path, listener, data_paths=data_paths, other_paths=other_paths))
         self.status.showMessage(f"opening {path}…")

@@ -120,17 +120,37 @@ def common_split(rows: list[PlannedRow], sequences: list) -> Optional[str]:
     return resolve_split(widest, sequences)
 
 
-def check_rows(rows: list[PlannedRow], sequences: list) -> None:
-    """Refuse, before anything trains, a row whose settings do not fit the data (one line, naming the row)."""
+def check_rows(rows: list[PlannedRow], sequences: list, fit_stateful_batch: bool = False) -> list[str]:
+    """Refuse, before anything trains, a row whose settings do not fit the data (one line, naming the row).
+
+    `fit_stateful_batch` (the batch size was not chosen by the user): a stateful row whose batch
+    is larger than the data can hold (e.g. 64 streams of 20-frame clips) trains with the largest
+    batch that fits instead; returns a note for each row so changed.
+    """
     from vaeviewer.training import prepare
 
-    for r in rows:
+    notes: list[str] = []
+    # Widest window first: a window longer than the data is the cause to name, not the split it
+    # left for the narrower rows.
+    for r in sorted(rows, key=lambda r: -max(r.config.window, r.config.model_window)):
         try:
             prepare.check_fits(r.config, sequences)
+            continue
         except VaeViewerError as exc:
             text = f"compare row {r.name}: {exc}"
-            if r.config.stateful:
-                largest = prepare.largest_stateful_batch(r.config, sequences)
-                if 0 < largest < r.config.batch_size and "batch size" not in text:
-                    text += f" (the largest stateful batch size these data fit is {largest}: --batch-size {largest})"
-            raise VaeViewerError(text) from None
+        largest = prepare.largest_stateful_batch(r.config, sequences) if r.config.stateful else 0
+        if fit_stateful_batch and 0 < largest < r.config.batch_size:
+            fitted = r.config.replace(batch_size=largest)
+            try:
+                prepare.check_fits(fitted, sequences)
+            except VaeViewerError:
+                pass
+            else:
+                notes.append(f"{r.name}: batch size {largest} instead of {r.config.batch_size}, the most "
+                             f"these data hold for a stateful run (--batch-size sets every row's)")
+                r.config = fitted
+                continue
+        if 0 < largest < r.config.batch_size and "batch size" not in text:
+            text += f" (the largest stateful batch size these data fit is {largest}: --batch-size {largest})"
+        raise VaeViewerError(text)
+    return notes
