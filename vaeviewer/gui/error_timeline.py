@@ -287,7 +287,9 @@ class ErrorTimeline(QWidget):
             self.threshold_line.blockSignals(True)   # one update (_update_above), not two
             self.threshold_line.setValue(self.default_threshold())
             self.threshold_line.blockSignals(False)
-            self.threshold_line.label.valueChanged()   # its text follows the value's signal, blocked above
+            # The label's text follows the value's signal (blocked above, and ignored while hidden).
+            label = self.threshold_line.label
+            label.setText(label.format.format(value=self.threshold_line.value()))
 
     @property
     def threshold(self) -> Optional[float]:
