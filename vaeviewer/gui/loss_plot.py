@@ -199,7 +199,8 @@ class LossPlot(QWidget):
         """The epoch axis: the live run's (see _redraw_now), widened to every overlaid run."""
         right = max(self._x_right, self.run_overlays.last_epoch())
         if right > 0:
-            self.loss_plot.setXRange(0.0, right, padding=0.02)
+            # a little room past the last epoch: its marker is not cut by the plot's edge
+            self.loss_plot.setXRange(0.0, right * 1.04, padding=0.02)
 
     # ---- queries for tests/exports ----------------------------------------------------
     def batch_data(self) -> np.ndarray:
