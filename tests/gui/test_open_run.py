@@ -75,9 +75,12 @@ def test_moved_data_is_asked_for_and_other_data_is_scored_whole(qtbot, window, r
     qtbot.waitUntil(lambda: not window.controller.running, timeout=20000)
     other = tmp_path / "other.npy"
     np.save(other, np.random.default_rng(1).random((50, 16, 20)).astype(np.float32))
+    said = []
+    window.controller.message.connect(said.append)
     with qtbot.waitSignal(window.controller.runFinished, timeout=120000) as done:
         assert window.open_run(str(run_dir), other_paths=[str(other)])
     assert done.args[0].reason == "completed", done.args[0].message
+    assert any("resized to the model's 16x20" in text for text in said)   # never silently
     qtbot.waitUntil(lambda: not window.controller.running and window.timeline.error is not None, timeout=20000)
     assert len(window.timeline.error) == 50                   # every frame of the other data, none held out
     assert "applied to other data" in window.windowTitle()

@@ -73,6 +73,10 @@ class RunViewer:
         if self._sequences is None and self._other_paths:
             from vaeviewer.data.sources import load_sequences
 
+            h, w = run.frame_shape
+            # The app applies a run to any recording: frames of another size are resized as they
+            # load (the CLI's export asks for it with --frame-size); say so rather than do it silently.
+            self.listener(ev.Message(f"other data: frames are resized to the model's {h}x{w} as they load"))
             self._sequences = load_sequences(self._other_paths, run.frame_shape)
             self.config = self.config.replace(paths=[os.path.abspath(p) for p in self._other_paths], demo=False)
         if self._sequences is not None:       # other data: every frame, no validation part
