@@ -192,3 +192,26 @@ def test_nice_ticks_cover_the_range_with_round_steps():
         assert len(set(labels)) == len(labels)   # as many decimals as the step needs
     assert compare_png.tick_text(0.025, [0.02, 0.025, 0.03]) == "0.025"
     assert not math.isnan(compare_png.nice_ticks(1.0, 1.0)[0])
+
+
+def test_ctrl_c_while_a_row_is_released_is_not_lost():
+    """Ctrl-C that lands in a finalizer run by the collection between rows (where Python would
+    ignore it) is raised once the collection is over, so the comparison stops."""
+    import gc
+    import os
+    import signal
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(2000):   # Python code runs here: the signal's handler with it
+                sum(range(10))
+
+    gc.collect()
+    Cycle()
+    with pytest.raises(KeyboardInterrupt):
+        compare_run.release_graph()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import signal
 import threading
 import time
 from pathlib import Path
@@ -175,11 +176,26 @@ def run_compare(rows: list[PlannedRow], sequences: list, out: Optional[str | Pat
 
 
 def release_graph() -> None:
-    """Free the finished row's model and TensorFlow graph before the next row builds its own."""
-    gc.collect()
-    try:
-        import keras
+    """Free the finished row's model and TensorFlow graph before the next row builds its own.
 
-        keras.backend.clear_session()
-    except Exception:  # noqa: BLE001  (only memory is at stake)
-        pass
+    Ctrl-C during the collection is held and raised after it: Python ignores a KeyboardInterrupt
+    raised inside a finalizer ("Exception ignored in ..."), so a Ctrl-C landing there was lost and
+    the comparison went on to its next row.
+    """
+    pressed: list[int] = []
+    held = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum)) if held else None
+    try:
+        gc.collect()
+        try:
+            import keras
+
+            keras.backend.clear_session()
+        except Exception:  # noqa: BLE001  (only memory is at stake)
+            pass
+    finally:
+        if held:
+            # None: the handler was not Python's to restore; Python's own then stands in.
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if pressed:
+        raise KeyboardInterrupt
