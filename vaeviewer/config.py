@@ -233,21 +233,17 @@ class RunConfig:
                     raise VaeViewerError(f"{source}: setting paths must be a list of strings")
         except (TypeError, ValueError, OverflowError):
             raise VaeViewerError(f"{source}: frame_size/filters have the wrong form") from None
-        if "beta" in kwargs and "beta_scale" not in kwargs and "max_scatter_points" in kwargs:
-            # A file vaeviewer wrote (it lists every setting) before beta_scale existed: its beta
-            # was meant as it is, so keep that meaning. Hand-written files get the default.
-            kwargs["beta_scale"] = "none"
-        if "split" not in kwargs and "max_scatter_points" in kwargs:
-            # Written before `auto` existed, when a missing split meant "time" (files that list
-            # every setting say "time" and keep it as written).
-            kwargs["split"] = "time"
-        if "intensity" not in kwargs and "max_scatter_points" in kwargs:
-            # Written before `intensity` existed: that run trained on the frames as loaded.
-            kwargs["intensity"] = "none"
-        if "conv3d_head" not in kwargs and "max_scatter_points" in kwargs and kwargs.get("variant") == "conv3d":
-            # Written before the head was a setting: its conv3d model flattened all its features.
-            # (Other variants have no such head; they keep the default, as a new config has it.)
-            kwargs["conv3d_head"] = "flatten"
+        if "max_scatter_points" in kwargs:
+            # A file vaeviewer wrote lists every setting; one it wrote before a setting existed
+            # keeps the meaning its run had. Hand-written files get today's defaults.
+            older = {"split": "time",          # before `auto`, a missing split meant "time"
+                     "intensity": "none"}      # before `intensity`, runs trained on the frames as loaded
+            if "beta" in kwargs:
+                older["beta_scale"] = "none"   # before beta_scale, beta was meant as it is
+            if kwargs.get("variant") == "conv3d":
+                older["conv3d_head"] = "flatten"   # before the head was a setting, conv3d flattened
+            for name, value in older.items():
+                kwargs.setdefault(name, value)
         return cls(**kwargs)
 
     @classmethod
